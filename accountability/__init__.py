@@ -1,0 +1,1 @@
+"""The governance domain: registry, workflows, incidents, ledger."""

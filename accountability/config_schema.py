@@ -1,0 +1,75 @@
+"""JSON Schema of the governance policy file (icdev/config/ai_accountability_config.yaml)."""
+
+_CHECKPOINT = {
+    "type": "object",
+    "required": ["decision", "approval_required", "approver_roles"],
+    "properties": {
+        "decision": {"type": "string", "minLength": 1},
+        "approval_required": {"type": "boolean"},
+        "approver_roles": {"type": "array", "items": {"type": "string", "minLength": 1}},
+    },
+    "additionalProperties": False,
+}
+_ROLE = {
+    "type": "object",
+    "required": ["role", "assignee"],
+    "properties": {
+        "role": {"type": "string", "minLength": 1},
+        "assignee": {"type": "string", "minLength": 1},
+        "responsibilities": {"type": "string"},
+    },
+    "additionalProperties": False,
+}
+_ESCALATION_STEP = {
+    "type": "object",
+    "required": ["level", "role", "trigger"],
+    "properties": {
+        "level": {"type": "integer", "minimum": 1},
+        "role": {"type": "string", "minLength": 1},
+        "trigger": {"type": "string", "minLength": 1},
+        "within_hours": {"type": "integer", "minimum": 1},
+    },
+    "additionalProperties": False,
+}
+
+PLAN_CONTENT_SCHEMAS = {"roles": _ROLE, "escalation_path": _ESCALATION_STEP, "hitl_checkpoints": _CHECKPOINT}
+
+CONFIG_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "required": ["version", "caio", "oversight_plan_templates"],
+    "properties": {
+        "version": {"const": 1},
+        "caio": {
+            "type": "object",
+            "required": ["scope_order", "delegable_powers", "non_delegable_powers", "omb_notification_days"],
+            "properties": {
+                "scope_order": {"type": "array", "items": {"enum": ["project", "program", "agency"]}, "minItems": 3},
+                "delegable_powers": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
+                "non_delegable_powers": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
+                "omb_notification_days": {"type": "integer", "minimum": 1},
+            },
+            "additionalProperties": False,
+        },
+        "oversight_plan_templates": {
+            "type": "object",
+            "minProperties": 1,
+            "additionalProperties": {
+                "type": "object",
+                "required": ["title", "approval_required", "roles", "escalation_path", "hitl_checkpoints"],
+                "properties": {
+                    "title": {"type": "string"},
+                    "approval_required": {"type": "boolean"},
+                    "intervention_role": {"type": "string"},
+                    "roles": {"type": "array", "items": _ROLE},
+                    "escalation_path": {"type": "array", "items": _ESCALATION_STEP},
+                    "hitl_checkpoints": {"type": "array", "items": _CHECKPOINT},
+                    "fail_safe": {"type": "string"},
+                },
+                "additionalProperties": False,
+            },
+        },
+    },
+    # Later capabilities add their own sections (incidents, appeals, ethics, gate) to this schema.
+    "additionalProperties": False,
+}

@@ -1,0 +1,10 @@
+"""App config: the ledger keeps its own tables and migrations (label ``ledger``)."""
+
+from django.apps import AppConfig
+
+
+class LedgerConfig(AppConfig):
+    name = "accountability.ledger"
+    label = "ledger"
+    verbose_name = "AI accountability ledger"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,1 @@
+"""Portal pages (Django templates) for reviewers, board members and appellants."""

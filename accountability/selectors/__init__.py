@@ -1,0 +1,1 @@
+"""Selectors: every read of governance data, scoped to what the actor may see."""

@@ -1,0 +1,1 @@
+"""Assessors: frameworks as data, the check engine, the cross-framework audit and the security gate."""
