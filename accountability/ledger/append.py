@@ -39,6 +39,7 @@ def append_entry(
     context: dict | None = None,
     accountability: dict | None = None,
     project_key: str = "",
+    trace_id: str = "",
 ) -> LedgerEntry:
     """Append one entry with the seed's schema and chain it to the previous one."""
     last = LedgerEntry.objects.select_for_update().order_by("-seq").first()
@@ -49,6 +50,7 @@ def append_entry(
         entry_id=f"LED-{ULID()}",
         entry_type=entry_type,
         project_key=project_key,
+        trace_id=trace_id,
         occurred_at=timezone.now(),
         actor=actor,
         action=action,

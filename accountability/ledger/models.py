@@ -20,6 +20,9 @@ class LedgerEntry(models.Model):
     entry_id = models.CharField(max_length=40, unique=True)
     entry_type = models.CharField(max_length=12, choices=EntryType.choices, db_index=True)
     project_key = models.CharField(max_length=50, blank=True, db_index=True)
+    trace_id = models.CharField(
+        max_length=32, blank=True, db_index=True, help_text="W3C trace id of the AI decision this entry records."
+    )
     occurred_at = models.DateTimeField(db_index=True)
     actor = models.JSONField()
     action = models.JSONField()
