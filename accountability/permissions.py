@@ -29,18 +29,37 @@ class Perm(StrEnum):
     CAIO_MANAGE = "caio.manage"  # designate, revoke, delegate, record OMB notification
     HISTORY_VIEW = "history.view"  # simple-history rows and ledger entries of the project
     NOTIFY = "notify"  # receive governance notifications of the project
+    INCIDENT_VIEW = "incident.view"  # incidents, their timelines, corrective actions and stakeholder notices
+    INCIDENT_REPORT = "incident.report"  # log a new incident
+    INCIDENT_MANAGE = "incident.manage"  # triage, transitions, corrective actions, EU reporting, coordination
+    REASSESSMENT_MANAGE = "reassessment.manage"  # create, assign and complete schedules; significant modifications
+    WEBHOOK_MANAGE = "webhook.manage"  # the project's outgoing webhooks and their delivery log
 
 
-_READ_ALL = {Perm.PROJECT_VIEW, Perm.REGISTRY_VIEW, Perm.NOTIFY}
+_READ_ALL = {Perm.PROJECT_VIEW, Perm.REGISTRY_VIEW, Perm.NOTIFY, Perm.INCIDENT_VIEW}
+_INCIDENTS = {Perm.INCIDENT_REPORT, Perm.INCIDENT_MANAGE}
 
 ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
     Role.GOVERNANCE_STAFF: frozenset(
-        _READ_ALL | {Perm.PROJECT_MANAGE, Perm.REGISTRY_EDIT, Perm.PLAN_APPROVE, Perm.CAIO_MANAGE, Perm.HISTORY_VIEW}
+        _READ_ALL
+        | _INCIDENTS
+        | {
+            Perm.PROJECT_MANAGE,
+            Perm.REGISTRY_EDIT,
+            Perm.PLAN_APPROVE,
+            Perm.CAIO_MANAGE,
+            Perm.HISTORY_VIEW,
+            Perm.REASSESSMENT_MANAGE,
+            Perm.WEBHOOK_MANAGE,
+        }
     ),
-    Role.CAIO: frozenset(_READ_ALL | {Perm.REGISTRY_EDIT, Perm.PLAN_APPROVE, Perm.HISTORY_VIEW}),
-    Role.REVIEWER: frozenset(_READ_ALL),
-    Role.ETHICS_BOARD: frozenset(_READ_ALL),
-    Role.INCIDENT_RESPONDER: frozenset(_READ_ALL),
+    Role.CAIO: frozenset(
+        _READ_ALL | _INCIDENTS | {Perm.REGISTRY_EDIT, Perm.PLAN_APPROVE, Perm.HISTORY_VIEW, Perm.REASSESSMENT_MANAGE}
+    ),
+    # Reviewers and board members may report what they see; responders run the response.
+    Role.REVIEWER: frozenset(_READ_ALL | {Perm.INCIDENT_REPORT}),
+    Role.ETHICS_BOARD: frozenset(_READ_ALL | {Perm.INCIDENT_REPORT}),
+    Role.INCIDENT_RESPONDER: frozenset(_READ_ALL | _INCIDENTS),
     # Auditors read everything in the project, history included, and change nothing.
     Role.AUDITOR: frozenset(_READ_ALL | {Perm.HISTORY_VIEW}),
     # Appellants see only their own appeals (granted by the appeal services), nothing of the registry.

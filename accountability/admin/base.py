@@ -35,7 +35,8 @@ def add_domain_errors(form: forms.Form, exc: AccountabilityError) -> None:
 
 @dataclass
 class ObjectAction:
-    """A change-page button: ``run(request, obj, cleaned_data)`` calls a service and returns a message."""
+    """A change-page button: ``run(model_admin, request, obj, cleaned_data)`` calls a service and returns a
+    message (``run`` is usually a method defined in the ModelAdmin's class body, so it receives the admin)."""
 
     name: str
     label: str
@@ -185,7 +186,7 @@ class ProjectScopedAdmin(SimpleHistoryAdmin):
         form = action.form_class(request.POST or None, initial=initial)
         if request.method == "POST" and form.is_valid():
             try:
-                message = action.run(request, obj, form.cleaned_data)
+                message = action.run(self, request, obj, form.cleaned_data)
             except NotFound as exc:
                 raise Http404(exc.message) from exc
             except AccountabilityError as exc:

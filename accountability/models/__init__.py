@@ -1,6 +1,8 @@
 """Models of the governance domain, one module per subdomain."""
 
+from .incidents import CorrectiveAction, Incident, IncidentEvent, IncidentStakeholderNotice
 from .notifications import Notification
+from .reassessments import ReassessmentCompletion, ReassessmentSchedule
 from .registry import (
     AIUseCase,
     CAIODesignation,
@@ -11,15 +13,24 @@ from .registry import (
     Project,
     Stakeholder,
 )
+from .webhooks import Webhook, WebhookDelivery
 
 __all__ = [
     "AIUseCase",
     "CAIODesignation",
     "ContractualObligation",
+    "CorrectiveAction",
+    "Incident",
+    "IncidentEvent",
+    "IncidentStakeholderNotice",
     "Membership",
     "Notification",
     "OversightPlan",
     "OversightPlanVersion",
     "Project",
+    "ReassessmentCompletion",
+    "ReassessmentSchedule",
     "Stakeholder",
+    "Webhook",
+    "WebhookDelivery",
 ]
