@@ -184,6 +184,9 @@ SPECTACULAR_SETTINGS = {
         "PlanVersionStatusEnum": "accountability.models.registry.OversightPlanVersion.Status",
         "ObligationStatusEnum": "accountability.models.registry.ContractualObligation.Status",
         "CAIOStatusEnum": "accountability.models.registry.CAIODesignation.Status",
+        "IncidentStatusEnum": "accountability.models.incidents.Incident.Status",
+        "CorrectiveActionStatusEnum": "accountability.models.incidents.CorrectiveAction.Status",
+        "ReassessmentStatusEnum": "accountability.models.reassessments.ReassessmentSchedule.Status",
     },
 }
 
