@@ -221,3 +221,19 @@ def test_notifications_count_and_read_all(api, staff_user, project):
     assert client.get(f"{BASE}/notifications/count/").json() == {"unread": 3}
     assert client.post(f"{BASE}/notifications/read-all/").json() == {"marked": 3}
     assert client.get(f"{BASE}/notifications/count/").json() == {"unread": 0}
+
+
+def test_auditor_reads_but_cannot_write(api, auditor_user, project, ledger_count):
+    incident = IncidentFactory(project=project)
+    client = api.as_user(auditor_user)
+    assert client.get(f"{BASE}/incidents/{incident.public_id}/").status_code == 200
+    assert client.get(f"{BASE}/incidents/{incident.public_id}/history/").status_code == 200
+    before = ledger_count()
+    r = client.post(f"{BASE}/incidents/{incident.public_id}/investigate/", {})
+    assert r.status_code == 403
+    assert r.json()["code"] == "not_allowed"
+    r = client.post(f"{BASE}/incidents/", {"project": "proj-123", "title": "T", "severity": "low"})
+    assert r.status_code == 403
+    assert ledger_count() == before
+    assert Incident.objects.get(pk=incident.pk).status == "open"
+    assert Incident.objects.count() == 1
