@@ -10,8 +10,14 @@ from django.utils import timezone
 
 from accountability.exceptions import NotAllowed, NotFound
 from accountability.models import Incident, IncidentStakeholderNotice, ReassessmentSchedule, Webhook
-from accountability.services import incident_actions, incident_coordination, incident_lifecycle, incidents
-from accountability.services import reassessments, webhooks
+from accountability.services import (
+    incident_actions,
+    incident_coordination,
+    incident_lifecycle,
+    incidents,
+    reassessments,
+    webhooks,
+)
 from tests.factories import StakeholderFactory
 
 from .factories import CorrectiveActionFactory, IncidentFactory, ScheduleFactory, WebhookFactory
