@@ -221,6 +221,9 @@ class IncidentCreateSerializer(_RecordFieldsSerializer):
     title = serializers.CharField(max_length=200)
     severity = serializers.ChoiceField(choices=Incident.Severity.choices, required=False)
     assigned_to = UsernameField(required=False)
+    reported_at = serializers.DateTimeField(
+        required=False, help_text="When it was first reported (default now); the SLA runs from here."
+    )
 
 
 class IncidentUpdateSerializer(_RecordFieldsSerializer):

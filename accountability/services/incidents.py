@@ -90,8 +90,10 @@ def incident_log(
     stakeholders_impacted: str = "",
     reporter_name: str = "",
     assigned_to=None,
+    reported_at: dt.datetime | None = None,
 ) -> Incident:
-    """Log an incident: its resolution SLA starts now, the parties of the affected use cases are told."""
+    """Log an incident: its resolution SLA starts when it was reported (now, or earlier when it was reported
+    through another channel first), and the parties of the affected use cases are told."""
     require(actor, project, Perm.INCIDENT_REPORT)
     now = timezone.now()
     use_cases = list(dict.fromkeys(use_cases))
@@ -108,6 +110,12 @@ def incident_log(
     if severity not in Severity.values:
         errors["severity"] = [f"Must be one of: {', '.join(Severity.values)}."]
     _check_assignee(assigned_to, project, errors)
+    reported_at = reported_at or now
+    # Backdating only ever makes the SLA stricter (it runs from the report), never longer.
+    if not isinstance(reported_at, dt.datetime) or reported_at > now:
+        errors["reported_at"] = ["Give a date and time that is not in the future."]
+    elif isinstance(detected_at, dt.datetime) and detected_at > reported_at:
+        errors["reported_at"] = ["An incident cannot be reported before it was detected."]
     raise_if(errors)
     incident = Incident(
         project=project,
@@ -118,7 +126,7 @@ def incident_log(
         affected_systems=[s.strip() for s in affected_systems],
         reported_by=history_user(actor),
         reporter_name=(reporter_name or "").strip() or _display_name(actor),
-        reported_at=now,
+        reported_at=reported_at,
         detected_at=detected_at,
         occurred_at=occurred_at,
         source=source,
@@ -126,7 +134,7 @@ def incident_log(
         impacts=impacts,
         stakeholders_impacted=stakeholders_impacted,
         assigned_to=assigned_to,
-        sla_due_at=sla_due_at(now, severity),
+        sla_due_at=sla_due_at(reported_at, severity),
     )
     full_clean(incident)
     tracked_save(incident, actor=actor, reason="incident logged")
@@ -143,6 +151,7 @@ def incident_log(
                 "incident_type": incident_type,
                 "use_cases": [uc.public_id for uc in use_cases],
                 "affected_systems": incident.affected_systems,
+                "reported_at": reported_at,
                 "sla_due_at": incident.sla_due_at,
             }
         ),

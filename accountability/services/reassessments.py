@@ -29,6 +29,7 @@ from .webhooks import Event, webhook_emit
 
 Status = ReassessmentSchedule.Status
 Trigger = ReassessmentSchedule.Trigger
+MAX_BACKDATE_DAYS = 365
 
 
 def _frequency(frequency_days, preset: str, errors: dict) -> int | None:
@@ -86,8 +87,10 @@ def reassessment_create(
         errors["use_case"] = [f"{use_case.public_id} is retired."]
     _check_assignee(assigned_to, project, errors)
     today = timezone.localdate()
-    if first_due is not None and first_due < today:
-        errors["first_due"] = ["The first due date cannot be in the past."]
+    # A review already due when the schedule is recorded (onboarding an existing obligation) may be up to
+    # a year in the past: it is overdue at once. Anything older is almost surely a typo.
+    if first_due is not None and first_due < today - dt.timedelta(days=MAX_BACKDATE_DAYS):
+        errors["first_due"] = [f"The first due date can be at most {MAX_BACKDATE_DAYS} days in the past."]
     raise_if(errors)
     if (
         use_case is not None

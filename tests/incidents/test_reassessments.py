@@ -110,17 +110,29 @@ def test_any_positive_frequency_and_first_due(project, staff_user, use_case):
         ({"preset": "monthly"}, "preset"),
         ({"preset": "annual", "frequency_days": 30}, "frequency_days"),
         ({"frequency_days": 90, "assessment_type": "astrology"}, "assessment_type"),
-        ({"frequency_days": 90, "first_due": dt.date(2025, 1, 1)}, "first_due"),
+        ({"frequency_days": 90, "first_due": D0 - dt.timedelta(days=366)}, "first_due"),
     ],
 )
 def test_invalid_schedules_write_nothing(kwargs, field, project, staff_user, ledger_count):
     before = ledger_count()
     kwargs = {"assessment_type": "bias_audit", **kwargs}
-    with pytest.raises(ValidationFailed) as exc:
+    with at(D0), pytest.raises(ValidationFailed) as exc:
         svc.reassessment_create(actor=staff_user, project=project, **kwargs)
     assert field in exc.value.errors
     assert ledger_count() == before
     assert not ReassessmentSchedule.objects.exists()
+
+
+def test_an_existing_obligation_already_due_is_overdue_at_once(project, staff_user):
+    with at(D0):
+        schedule = svc.reassessment_create(
+            actor=staff_user,
+            project=project,
+            assessment_type="bias_audit",
+            frequency_days=90,
+            first_due=D0 - dt.timedelta(days=20),
+        )
+    assert (schedule.next_due, schedule.status) == (D0 - dt.timedelta(days=20), "overdue")
 
 
 def test_completion_history_and_cadence(project, staff_user, auditor_user):

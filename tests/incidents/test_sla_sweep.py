@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from django.core import mail
 
-from accountability.exceptions import NotAllowed
+from accountability.exceptions import NotAllowed, ValidationFailed
 from accountability.ledger.models import LedgerEntry
 from accountability.models import CorrectiveAction, Incident, IncidentEvent, Notification, WebhookDelivery
 from accountability.services import incident_coordination as coord
@@ -42,6 +42,22 @@ def test_sla_due_at_is_stored_at_logging_from_configuration(severity, hours, pro
         incident = _log(responder_user, project, severity)
     assert incident.reported_at == T0
     assert incident.sla_due_at == T0 + dt.timedelta(hours=hours)
+
+
+def test_a_backdated_report_only_makes_the_sla_stricter(project, responder_user, ledger_count):
+    with time_machine.travel(T0, tick=False):
+        incident = _log(responder_user, project, reported_at=T0 - dt.timedelta(hours=10))
+        assert incident.sla_due_at == T0 + dt.timedelta(hours=62)
+        before = ledger_count()
+        with pytest.raises(ValidationFailed) as exc:
+            _log(responder_user, project, reported_at=T0 + dt.timedelta(hours=1))
+        assert "reported_at" in exc.value.errors
+        with pytest.raises(ValidationFailed) as exc:
+            _log(
+                responder_user, project, reported_at=T0 - dt.timedelta(hours=5), detected_at=T0 - dt.timedelta(hours=2)
+            )
+        assert "reported_at" in exc.value.errors
+        assert ledger_count() == before
 
 
 def test_severity_defaults_from_the_type_mapping(project, responder_user):

@@ -18,6 +18,8 @@ from accountability.services import projects as project_svc
 from accountability.services import stakeholders as sh_svc
 from accountability.services import use_cases as uc_svc
 
+from ._demo_incidents import load_incidents_and_reassessments
+
 Role = Membership.Role
 DEMO_PASSWORD = "icdev-demo-2026"  # noqa: S105 - demo data only; printed on purpose
 SEEDER = SystemActor("cli:load_demo")
@@ -50,6 +52,8 @@ class Command(BaseCommand):
                 self.load_agency(users)
                 self.load_second_project(users)
             created = True
+        with transaction.atomic():  # issue 4's data joins demo databases loaded before it existed
+            created = load_incidents_and_reassessments(users) or created
         logins = [
             {
                 "username": u,
