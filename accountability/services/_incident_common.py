@@ -17,7 +17,7 @@ Kind = IncidentEvent.Kind
 
 def locked(incident: Incident) -> Incident:
     """Re-read the incident under a row lock (check-then-act without races)."""
-    return Incident.objects.select_for_update().select_related("project").get(pk=incident.pk)
+    return Incident.objects.select_for_update(of=("self",)).select_related("project").get(pk=incident.pk)
 
 
 def add_event(

@@ -95,7 +95,9 @@ def corrective_action_set_status(*, actor, action: CorrectiveAction, status: str
     is_owner = action.owner_id is not None and action.owner_id == getattr(actor, "pk", None)
     if not (is_owner and has_perm(actor, action.project, Perm.INCIDENT_VIEW)):
         require(actor, action.project, Perm.INCIDENT_MANAGE)
-    action = CorrectiveAction.objects.select_for_update().select_related("incident", "project").get(pk=action.pk)
+    action = (
+        CorrectiveAction.objects.select_for_update(of=("self",)).select_related("incident", "project").get(pk=action.pk)
+    )
     if action.incident.status == Incident.Status.CLOSED:
         raise InvalidTransition(f"{action.incident.public_id} is closed; its actions are frozen.")
     if status not in Status.values:

@@ -127,7 +127,7 @@ def incident_stakeholder_emails_send(*, notice_ids: Sequence[int]) -> int:
 
 def _notice_locked(notice: IncidentStakeholderNotice) -> IncidentStakeholderNotice:
     return (
-        IncidentStakeholderNotice.objects.select_for_update()
+        IncidentStakeholderNotice.objects.select_for_update(of=("self",))
         .select_related("stakeholder", "incident")
         .get(pk=notice.pk)
     )

@@ -136,7 +136,11 @@ def reassessment_create(
 
 
 def _locked(schedule: ReassessmentSchedule) -> ReassessmentSchedule:
-    return ReassessmentSchedule.objects.select_for_update().select_related("project", "use_case").get(pk=schedule.pk)
+    return (
+        ReassessmentSchedule.objects.select_for_update(of=("self",))
+        .select_related("project", "use_case")
+        .get(pk=schedule.pk)
+    )
 
 
 @transaction.atomic
@@ -305,7 +309,7 @@ def mark_due_for_modification(
     """Make every active schedule of the use case due today (part of a service that checked permissions)."""
     now, today = timezone.now(), timezone.localdate()
     schedules = list(
-        ReassessmentSchedule.objects.select_for_update()
+        ReassessmentSchedule.objects.select_for_update(of=("self",))
         .select_related("project", "assigned_to")
         .filter(use_case=use_case, is_active=True)
     )
@@ -341,7 +345,7 @@ def mark_due_for_modification(
 def deactivate_for_retired_use_case(*, actor, use_case: AIUseCase) -> int:
     """Stop the schedules of a use case that was retired (part of ``use_case_change_stage``)."""
     schedules = list(
-        ReassessmentSchedule.objects.select_for_update()
+        ReassessmentSchedule.objects.select_for_update(of=("self",))
         .select_related("project")
         .filter(use_case=use_case, is_active=True)
     )

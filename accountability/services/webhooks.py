@@ -269,7 +269,12 @@ def _post(url: str, body: bytes, headers: dict, timeout: int) -> tuple[int | Non
 
 def _claim(delivery_id: int, now: dt.datetime, lease: int) -> WebhookDelivery | None:
     with transaction.atomic():
-        delivery = WebhookDelivery.objects.select_for_update().select_related("webhook").filter(pk=delivery_id).first()
+        delivery = (
+            WebhookDelivery.objects.select_for_update(of=("self",))
+            .select_related("webhook")
+            .filter(pk=delivery_id)
+            .first()
+        )
         if delivery is None or delivery.status != DeliveryStatus.PENDING:
             return None
         if (delivery.next_attempt_at and delivery.next_attempt_at > now) or (

@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from accountability.actors import SystemActor
+from accountability.ledger.models import LedgerEntry
 from accountability.models import Incident
 
 from .factories import IncidentFactory, UseCaseFactory
@@ -39,3 +40,12 @@ def make_incident(project):
         return IncidentFactory(project=kw.pop("project", project), status=status, **extra, **kw)
 
     return make
+
+
+def ledger_entries() -> list[dict]:
+    """Every ledger entry, oldest first, as {id, project, type, actor}: the one place these tests read the
+    ledger's own schema (the ledger is rebuilt behind ``record_governance`` by issue 3)."""
+    return [
+        {"id": e.entry_id, "project": e.project_key, "type": e.action["type"], "actor": e.actor["human"]["name"]}
+        for e in LedgerEntry.objects.order_by("seq")
+    ]

@@ -126,17 +126,17 @@ def test_corrective_action_admin(responder_client, project):
 def test_schedules_with_due_and_overdue_filters_and_completion(client, staff_user, project):
     today = timezone.localdate()
     overdue = ScheduleFactory(project=project, assessment_type="bias_audit", next_due=today - dt.timedelta(days=3))
-    ScheduleFactory(project=project, assessment_type="security_review", next_due=today + dt.timedelta(days=5))
-    ScheduleFactory(project=project, assessment_type="ethics_review", next_due=today + dt.timedelta(days=60))
+    due = ScheduleFactory(project=project, assessment_type="security_review", next_due=today + dt.timedelta(days=5))
+    fine = ScheduleFactory(project=project, assessment_type="ethics_review", next_due=today + dt.timedelta(days=60))
     client.force_login(staff_user)
 
     def listed(query):
         page = client.get(f"{ADMIN}/reassessmentschedule/?{query}").content.decode()
         return [s.public_id for s in ReassessmentSchedule.objects.order_by("pk") if f">{s.public_id}<" in page]
 
-    assert listed("due=overdue") == ["RAS-00001"]
-    assert listed("due=due") == ["RAS-00002"]
-    assert listed("due=on_track") == ["RAS-00003"]
+    assert listed("due=overdue") == [overdue.public_id]
+    assert listed("due=due") == [due.public_id]
+    assert listed("due=on_track") == [fine.public_id]
     r = client.post(
         f"{ADMIN}/reassessmentschedule/{overdue.pk}/do/complete/",
         {"completed_on": today.isoformat(), "evidence_url": "https://evidence.example.gov/b"},

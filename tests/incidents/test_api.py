@@ -35,7 +35,7 @@ def test_log_an_incident(api, responder_user, project, use_case, ledger_count):
         )
     assert r.status_code == 201, r.json()
     body = r.json()
-    assert body["id"] == "INC-00001"
+    assert body["id"] == Incident.objects.get().public_id
     assert body["status"] == "open"
     assert body["sla"]["due_at"] == "2026-03-05T09:00:00-05:00"
     assert body["sla"]["breached"] is False

@@ -8,6 +8,7 @@ import json
 import pytest
 import time_machine
 from django.core.management import load_command_class
+from django.db import connections
 
 from accountability.models import Incident, ReassessmentSchedule
 
@@ -18,8 +19,10 @@ T0 = dt.datetime(2026, 3, 2, 14, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def run(capsys):
+def run(capsys, monkeypatch):
     """Run a command as from the shell: returns (exit code, stdout, stderr)."""
+    # run_from_argv closes every connection when it ends; here that would close the test's transaction.
+    monkeypatch.setattr(connections, "close_all", lambda: None)
 
     def run(name, *args):
         command = load_command_class("accountability", name)
@@ -47,16 +50,17 @@ def test_incident_cli_round_trip(run, responder_user, project):
         )
     assert (code, err) == (0, "")
     logged = json.loads(out)
-    assert (logged["id"], logged["severity"], logged["status"]) == ("INC-00001", "critical", "open")
+    inc = Incident.objects.get().public_id
+    assert (logged["id"], logged["severity"], logged["status"]) == (inc, "critical", "open")
     assert logged["sla"]["due_at"] == "2026-03-05T09:00:00-05:00"
     code, out, _ = run("ai_incident_response", "--user=responder", "--project-id=proj-123", "--list", "--json")
-    assert [i["id"] for i in json.loads(out)] == ["INC-00001"]
-    code, out, _ = run("ai_incident_response", "--user=responder", "--incident-id=INC-00001", "--investigate", "--json")
+    assert [i["id"] for i in json.loads(out)] == [inc]
+    code, out, _ = run("ai_incident_response", "--user=responder", f"--incident-id={inc}", "--investigate", "--json")
     assert json.loads(out)["status"] == "investigating"
     code, out, _ = run(
         "ai_incident_response",
         "--user=responder",
-        "--incident-id=INC-00001",
+        f"--incident-id={inc}",
         "--resolve",
         "--root-cause=Training data gap",
         "--lessons-learned=Add validation step",
@@ -71,10 +75,10 @@ def test_incident_cli_round_trip(run, responder_user, project):
 
 
 def test_incident_cli_human_list(run, responder_user, project):
-    IncidentFactory(project=project, title="Drift on Mondays", breached=True)
+    incident = IncidentFactory(project=project, title="Drift on Mondays", breached=True)
     code, out, _ = run("ai_incident_response", "--user=responder", "--project-id=proj-123", "--list")
     assert code == 0
-    assert "INC-00001" in out
+    assert incident.public_id in out
     assert "breached" in out
 
 
@@ -86,14 +90,15 @@ def test_incident_cli_human_list(run, responder_user, project):
         (["--project-id=proj-123", "--log", "--title=T", "--detected-at=yesterday"], 2, "detected_at"),
         (["--project-id=proj-999", "--log", "--title=T"], 3, "No project"),
         (["--project-id=proj-123", "--log", "--list", "--title=T"], 1, "exactly one action"),
-        (["--incident-id=INC-00001", "--resolve"], 2, "root_cause"),
-        (["--incident-id=INC-00001", "--close", "--lessons-learned=x"], 4, "cannot close"),
-        (["--incident-id=INC-00042", "--investigate"], 3, "No incident"),
+        (["--incident-id={inc}", "--resolve"], 2, "root_cause"),
+        (["--incident-id={inc}", "--close", "--lessons-learned=x"], 4, "cannot close"),
+        (["--incident-id=INC-99999", "--investigate"], 3, "No incident"),
     ],
 )
 def test_incident_cli_errors(run, responder_user, project, args, code, message, ledger_count):
     incident = IncidentFactory(project=project, status="investigating")
     before = ledger_count()
+    args = [a.format(inc=incident.public_id) for a in args]
     got, out, err = run("ai_incident_response", "--user=responder", *args, "--json")
     assert got == code
     assert out == ""
@@ -123,7 +128,8 @@ def test_reassessment_cli_round_trip(run, staff_user, project):
         )
         assert (code, err) == (0, "")
         created = json.loads(out)
-        assert (created["id"], created["next_due"], created["status"]) == ("RAS-00001", "2026-05-31", "on_track")
+        ras = ReassessmentSchedule.objects.get().public_id
+        assert (created["id"], created["next_due"], created["status"]) == (ras, "2026-05-31", "on_track")
         ScheduleFactory(project=project, assessment_type="bias_audit", next_due=dt.date(2026, 3, 1))
         ScheduleFactory(project=project, assessment_type="security_review", next_due=dt.date(2026, 3, 10))
         _, out, _ = run("ai_reassessment_scheduler", "--user=staff", "--project-id=proj-123", "--check-due", "--json")
@@ -138,7 +144,7 @@ def test_reassessment_cli_round_trip(run, staff_user, project):
             "--user=staff",
             "--project-id=proj-123",
             "--mark-complete",
-            "--schedule-id=RAS-00001",
+            f"--schedule-id={ras}",
             "--evidence-url=https://evidence.example.gov/ta-1",
             "--json",
         )
@@ -154,13 +160,14 @@ def test_reassessment_cli_round_trip(run, staff_user, project):
         (["--create", "--assessment-type=bias_audit", "--frequency-days=-3"], 2, "frequency_days"),
         (["--create", "--assessment-type=palmistry", "--frequency-days=30"], 2, "assessment_type"),
         (["--create", "--frequency-days=30"], 1, "--assessment-type"),
-        (["--mark-complete", "--schedule-id=RAS-00777"], 3, "No reassessment schedule"),
-        (["--mark-complete", "--schedule-id=RAS-00001", "--completed-on=2999-01-01"], 2, "completed_on"),
+        (["--mark-complete", "--schedule-id=RAS-99999"], 3, "No reassessment schedule"),
+        (["--mark-complete", "--schedule-id={ras}", "--completed-on=2999-01-01"], 2, "completed_on"),
     ],
 )
 def test_reassessment_cli_errors(run, staff_user, project, args, code, message, ledger_count):
     schedule = ScheduleFactory(project=project)
     before = ledger_count()
+    args = [a.format(ras=schedule.public_id) for a in args]
     got, out, err = run("ai_reassessment_scheduler", "--user=staff", "--project-id=proj-123", *args, "--json")
     assert (got, out) == (code, "")
     assert message in err

@@ -10,13 +10,14 @@ import time_machine
 
 from accountability.actors import SystemActor
 from accountability.exceptions import InvalidTransition, NotAllowed, ValidationFailed
-from accountability.ledger.models import LedgerEntry
 from accountability.models import Notification, ReassessmentSchedule
 from accountability.rules.reassessments import first_step_after, next_due_after_completion, status_for
 from accountability.services import reassessments as svc
 from accountability.services import use_cases as uc_svc
 from accountability.services.reassessment_sweep import reassessment_sweep
 from tests.factories import CAIODesignationFactory, MembershipFactory, UserFactory
+
+from .conftest import ledger_entries
 
 pytestmark = pytest.mark.django_db
 D0 = dt.date(2026, 1, 5)
@@ -152,7 +153,7 @@ def test_completion_history_and_cadence(project, staff_user, auditor_user):
         "staff",
         "https://evidence.example.gov/r1",
     )
-    assert done.ledger_entry_id == LedgerEntry.objects.order_by("-seq").first().entry_id
+    assert done.ledger_entry_id == ledger_entries()[-1]["id"]
     assert schedule.next_due == dt.date(2026, 7, 4)
     assert schedule.last_completed_by == staff_user
     with at(dt.date(2026, 6, 25)):  # early, inside the window: satisfies the July due date
@@ -219,7 +220,7 @@ def test_stage_change_is_a_significant_modification(project, staff_user, use_cas
         "significant_modification",
     )
     assert "pre_deployment -> pilot" in schedule.due_reason_detail
-    assert LedgerEntry.objects.filter(action__type="reassessment.due_now").count() == 1
+    assert [e["type"] for e in ledger_entries()].count("reassessment.due_now") == 1
     assert Notification.objects.filter(recipient=staff_user, kind="reassessment.due").count() == 1
     # Completing it returns the schedule to its cadence from the anchor.
     with at(dt.date(2026, 2, 12)):

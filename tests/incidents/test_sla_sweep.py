@@ -10,7 +10,6 @@ import time_machine
 from django.core import mail
 
 from accountability.exceptions import NotAllowed, ValidationFailed
-from accountability.ledger.models import LedgerEntry
 from accountability.models import CorrectiveAction, Incident, IncidentEvent, Notification, WebhookDelivery
 from accountability.services import incident_coordination as coord
 from accountability.services import incident_lifecycle as life
@@ -18,6 +17,7 @@ from accountability.services import incidents as svc
 from accountability.services.incident_sweep import incident_sla_sweep
 from tests.factories import CAIODesignationFactory, MembershipFactory, ProjectFactory, UserFactory
 
+from .conftest import ledger_entries
 from .factories import CorrectiveActionFactory, IncidentFactory, WebhookFactory
 
 pytestmark = pytest.mark.django_db
@@ -76,17 +76,15 @@ def test_breach_is_flagged_once_at_the_deadline(project, responder_user, sla_act
     deadline = T0 + dt.timedelta(hours=72)
     with time_machine.travel(deadline, tick=False):
         assert Incident.objects.get(pk=incident.pk).sla_breached  # shown at once, before the sweep flags it
-        ledger_before, history_before = LedgerEntry.objects.count(), incident.history.count()
+        ledger_before, history_before = len(ledger_entries()), incident.history.count()
         assert incident_sla_sweep(actor=sla_actor).sla_breached == 1
         incident.refresh_from_db()
         assert incident.sla_breached_at == deadline
-        assert LedgerEntry.objects.count() == ledger_before + 1
-        entry = LedgerEntry.objects.order_by("-seq").first()
-        assert entry.action["type"] == "incident.sla_breach"
-        assert entry.project_key == project.key
-        assert entry.actor["human"]["name"] == "celery:sla"
+        assert len(ledger_entries()) == ledger_before + 1
+        entry = ledger_entries()[-1]
+        assert (entry["type"], entry["project"], entry["actor"]) == ("incident.sla_breach", project.key, "celery:sla")
         event = incident.events.get(kind=IncidentEvent.Kind.SLA_BREACHED)
-        assert event.ledger_entry_id == entry.entry_id
+        assert event.ledger_entry_id == entry["id"]
         assert incident.history.count() == history_before + 1
         latest = incident.history.order_by("-history_id").first()
         assert latest.sla_breached_at == deadline
@@ -97,7 +95,7 @@ def test_breach_is_flagged_once_at_the_deadline(project, responder_user, sla_act
         # Twice: nobody is told twice, nothing is written.
         assert incident_sla_sweep(actor=sla_actor).sla_breached == 0
         assert Notification.objects.filter(kind="incident.sla_breach").count() == 1
-        assert LedgerEntry.objects.count() == ledger_before + 1
+        assert len(ledger_entries()) == ledger_before + 1
         assert incident.events.filter(kind=IncidentEvent.Kind.SLA_BREACHED).count() == 1
 
 
@@ -191,10 +189,15 @@ def test_batches_span_projects_with_one_ledger_entry_per_project_and_batch(proje
     other = ProjectFactory(key="proj-777")
     for p in (project, project, project, other, other):
         IncidentFactory(project=p, breached=True)
-    before = LedgerEntry.objects.count()
+    before = len(ledger_entries())
     assert incident_sla_sweep(actor=sla_actor, batch_size=2).sla_breached == 5
     # batches: [p, p], [p, other], [other] -> entries: 1 + 2 + 1
-    assert LedgerEntry.objects.count() == before + 4
+    assert [(e["type"], e["project"]) for e in ledger_entries()[before:]] == [
+        ("incident.sla_breach", "proj-123"),
+        ("incident.sla_breach", "proj-123"),
+        ("incident.sla_breach", "proj-777"),
+        ("incident.sla_breach", "proj-777"),
+    ]
     assert Incident.objects.filter(sla_breached_at__isnull=False).count() == 5
 
 

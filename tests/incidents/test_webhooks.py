@@ -14,7 +14,7 @@ import pytest
 import time_machine
 
 from accountability.exceptions import InvalidTransition, ValidationFailed
-from accountability.models import WebhookDelivery
+from accountability.models import Incident, WebhookDelivery
 from accountability.services import webhooks as svc
 from accountability.services.incidents import incident_log
 from accountability.tasks import webhook_dispatch_due_task
@@ -84,7 +84,8 @@ def test_signed_delivery_is_verifiable(receiver, project, responder_user, django
     assert not verify("wrong-secret", request["headers"], request["body"])
     assert not verify(hook.secret, request["headers"], request["body"] + b" ")
     payload = json.loads(request["body"])
-    assert (payload["event"], payload["project"], payload["data"]["id"]) == ("incident.logged", "proj-123", "INC-00001")
+    incident_id = Incident.objects.get().public_id
+    assert (payload["event"], payload["project"], payload["data"]["id"]) == ("incident.logged", "proj-123", incident_id)
     assert request["headers"]["X-Icdev-Event"] == "incident.logged"
     delivery = WebhookDelivery.objects.get()
     assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("delivered", 1, 200)
