@@ -135,6 +135,11 @@ class Incident(PublicIdMixin, TimestampedModel):
             models.Index(fields=["project", "status"]),
             # The SLA sweep's queries: unflagged open incidents by deadline, and breached ones to escalate.
             models.Index(
+                fields=["sla_due_at"],
+                condition=Q(status__in=OPEN_STATUSES, sla_breached_at__isnull=True),
+                name="incident_sla_next_due",
+            ),
+            models.Index(
                 fields=["project", "sla_due_at"],
                 condition=Q(status__in=OPEN_STATUSES, sla_breached_at__isnull=True),
                 name="incident_sla_open_due",

@@ -100,6 +100,11 @@ class ReassessmentSchedule(PublicIdMixin, TimestampedModel):
                 name="reassessment_sweep_due",
             ),
             models.Index(
+                fields=["project", "next_due"],
+                condition=Q(is_active=True, status__in=["on_track", "due"]),
+                name="reassessment_sweep_project_due",
+            ),
+            models.Index(
                 fields=["status_changed_at"],
                 condition=Q(is_active=True, status="overdue", escalated_at__isnull=True),
                 name="reassessment_to_escalate",

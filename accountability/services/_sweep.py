@@ -1,6 +1,7 @@
-"""The engine of the beat sweeps: a *flag pass* finds the rows that crossed a deadline with one indexed
-query, and per batch, in one transaction, flags them set-based (UPDATE + history rows via INSERT … SELECT),
-writes one ledger entry per project, bulk-inserts timeline rows, inbox messages and webhook deliveries.
+"""The engine of the beat sweeps: a *flag pass* finds the rows that crossed a deadline with indexed
+queries, and per batch (the rows of one project), in one transaction, flags them set-based (UPDATE +
+history rows via INSERT … SELECT), writes one ledger entry, bulk-inserts timeline rows, inbox messages and
+webhook deliveries.
 
 A flagged row no longer matches the pass's query, so a sweep run twice notifies nobody twice; inbox
 messages and deliveries also carry dedupe keys (belt and braces for a task redelivered after a crash).
@@ -9,7 +10,6 @@ Batches are claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so concurrent
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -34,7 +34,7 @@ class FlagPass:
     name: str  # ledger action type, e.g. "incident.sla_breach"
     model: type[models.Model]
     candidates: Callable[[object], models.QuerySet]  # (now) -> rows that crossed the deadline
-    order: tuple[str, ...]
+    deadline: str  # the indexed column the candidates are taken in order of
     fields: tuple[str, ...]  # values read per row (pk and project_id are added)
     set_values: Callable[[object], dict]  # (now) -> column values to set
     history_reason: str
@@ -56,11 +56,18 @@ def require_sweeper(actor) -> None:
 
 
 def _claim(p: FlagPass, now, batch_size: int) -> list[Row]:
+    """The next batch, all of one project: the project of the most overdue row (one probe of the deadline
+    index), then that project's rows in deadline order (a range of the (project, deadline) index). Taking
+    batches project by project keeps one ledger entry per batch and never rescans finished projects."""
     qs = p.candidates(now)
+    project_id = qs.order_by(p.deadline).values_list("project_id", flat=True).first()
+    if project_id is None:
+        return []
+    qs = qs.filter(project_id=project_id)
     if connection.features.has_select_for_update_skip_locked:
         qs = qs.select_for_update(skip_locked=True)
     names = ("pk", "project_id", *[f for f in p.fields if f not in ("pk", "project_id")])
-    return list(qs.order_by(*p.order).values(*names)[:batch_size])
+    return list(qs.order_by(p.deadline, "pk").values(*names)[:batch_size])
 
 
 def run_pass(p: FlagPass, *, actor, now, batch_size: int = 500) -> int:
@@ -72,20 +79,16 @@ def run_pass(p: FlagPass, *, actor, now, batch_size: int = 500) -> int:
             rows = _claim(p, now, batch_size)
             if not rows:
                 return total
-            by_project: dict[int, list[Row]] = defaultdict(list)
-            for row in rows:
-                by_project[row["project_id"]].append(row)
-            projects = Project.objects.in_bulk(list(by_project))
-            ledger_ids: dict[int, str] = {}
-            for project_id, project_rows in by_project.items():
-                entry = record_governance(
-                    actor=actor,
-                    project=projects[project_id],
-                    action_type=p.name,
-                    description=p.describe(len(project_rows)),
-                    changes={"items": [p.public_id(r) for r in project_rows], "at": now.isoformat()},
-                )
-                ledger_ids[project_id] = entry.entry_id
+            project = Project.objects.get(pk=rows[0]["project_id"])
+            entry = record_governance(
+                actor=actor,
+                project=project,
+                action_type=p.name,
+                description=p.describe(len(rows)),
+                changes={"items": [p.public_id(r) for r in rows], "at": now.isoformat()},
+            )
+            ledger_ids = {project.pk: entry.entry_id}
+            projects = {project.pk: project}
             ids = [row["pk"] for row in rows]
             update_with_history(p.model, ids, p.set_values(now), actor=actor, reason=p.history_reason, when=now)
             if p.events is not None:

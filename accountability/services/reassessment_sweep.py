@@ -68,7 +68,7 @@ def _passes(today: dt.date) -> list[FlagPass]:
     overdue = FlagPass(
         name="reassessment.overdue",
         candidates=lambda now: _active(status__in=[Status.ON_TRACK, Status.DUE], next_due__lt=today),
-        order=("project_id", "next_due", "pk"),
+        deadline="next_due",
         set_values=lambda now: {"status": Status.OVERDUE, "status_changed_at": now, "updated_at": now},
         history_reason="overdue",
         describe=lambda n: f"{n} reassessment(s) overdue",
@@ -83,7 +83,7 @@ def _passes(today: dt.date) -> list[FlagPass]:
         candidates=lambda now: _active(
             status=Status.ON_TRACK, next_due__gte=today, next_due__lte=today + dt.timedelta(days=window)
         ),
-        order=("project_id", "next_due", "pk"),
+        deadline="next_due",
         set_values=lambda now: {"status": Status.DUE, "status_changed_at": now, "updated_at": now},
         history_reason="due soon",
         describe=lambda n: f"{n} reassessment(s) due within {window} days",
@@ -98,7 +98,7 @@ def _passes(today: dt.date) -> list[FlagPass]:
         candidates=lambda now: _active(
             status=Status.OVERDUE, escalated_at__isnull=True, status_changed_at__lte=now - delay
         ),
-        order=("project_id", "status_changed_at", "pk"),
+        deadline="status_changed_at",
         set_values=lambda now: {"escalated_at": now, "updated_at": now},
         history_reason="escalated to the CAIO",
         describe=lambda n: f"{n} overdue reassessment(s) escalated to the CAIO",

@@ -185,18 +185,17 @@ def test_overdue_corrective_action_tells_its_owner_once(project, responder_user,
     assert list(notes.values_list("recipient", flat=True)) == [owner.pk]
 
 
-def test_batches_span_projects_with_one_ledger_entry_per_project_and_batch(project, responder_user, sla_actor):
+def test_batches_are_taken_project_by_project_with_one_ledger_entry_each(project, responder_user, sla_actor):
     other = ProjectFactory(key="proj-777")
-    for p in (project, project, project, other, other):
+    for p in (project, other, project, other, project):
         IncidentFactory(project=p, breached=True)
     before = len(ledger_entries())
     assert incident_sla_sweep(actor=sla_actor, batch_size=2).sla_breached == 5
-    # batches: [p, p], [p, other], [other] -> entries: 1 + 2 + 1
+    # Each batch is the most overdue row's project: proj-123 [1st, 3rd], proj-777 [2nd, 4th], proj-123 [5th].
     assert [(e["type"], e["project"]) for e in ledger_entries()[before:]] == [
         ("incident.sla_breach", "proj-123"),
+        ("incident.sla_breach", "proj-777"),
         ("incident.sla_breach", "proj-123"),
-        ("incident.sla_breach", "proj-777"),
-        ("incident.sla_breach", "proj-777"),
     ]
     assert Incident.objects.filter(sla_breached_at__isnull=False).count() == 5
 
