@@ -1,6 +1,6 @@
 """Benchmark of the beat sweeps over a million open rows on PostgreSQL (issue 4). Prints figures; not a test.
 
-    python benchmarks/sweeps.py                       # 1,000,000 incidents and schedules, 10,000 crossing
+    python benchmarks/sweeps.py                       # 1,000,000 incidents and schedules; 1,000 and 10,000 crossing
     python benchmarks/sweeps.py --rows 200000 --crossing 2000 --database icdev_bench_small
 
 It creates (once) a dedicated database, fills it set-based with ``generate_series``, then per sweep:
@@ -24,7 +24,11 @@ sys.path.insert(0, str(ROOT))
 def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rows", type=int, default=1_000_000, help="open incidents, and active schedules")
-    p.add_argument("--crossing", type=int, default=10_000, help="rows that crossed a deadline since the last sweep")
+    p.add_argument(
+        "--crossing",
+        default="1000,10000",
+        help="rows that crossed a deadline since the last sweep (comma-separated scenarios)",
+    )
     p.add_argument("--projects", type=int, default=20)
     p.add_argument("--database", default="icdev_bench_sweeps")
     p.add_argument("--host", default="127.0.0.1:5432")
@@ -115,7 +119,7 @@ def fill(args) -> None:
     print(f"filled in {time.perf_counter() - started:.0f} s")
 
 
-def reset(args) -> None:
+def reset(args, crossing: int) -> None:
     """Put ``crossing`` rows of each table just past their deadline, everything else on track (setup only)."""
     from django.db import connection
 
@@ -128,14 +132,14 @@ def reset(args) -> None:
             "sla_due_at = CASE WHEN id %% %(step)s = 0 THEN now() - interval '5 minutes' "
             "ELSE now() + (1 + id %% 30) * interval '1 day' END "
             "WHERE sla_breached_at IS NOT NULL OR id %% %(step)s = 0",
-            {"step": max(args.rows // args.crossing, 1)},
+            {"step": max(args.rows // crossing, 1)},
         )
         c.execute(
             "UPDATE accountability_reassessmentschedule SET status = 'on_track', escalated_at = NULL, "
             "next_due = CASE WHEN id %% %(step)s = 0 THEN current_date - 1 "
             "ELSE current_date + 30 + (id %% 300)::int END "
             "WHERE status <> 'on_track' OR id %% %(step)s = 0",
-            {"step": max(args.rows // args.crossing, 1)},
+            {"step": max(args.rows // crossing, 1)},
         )
         c.execute("ANALYZE accountability_incident")
         c.execute("ANALYZE accountability_reassessmentschedule")
@@ -170,21 +174,20 @@ def main() -> None:
         "incident SLA sweep": lambda: incident_sla_sweep(actor=actor),
         "reassessment sweep": lambda: reassessment_sweep(actor=actor),
     }
-    print(
-        f"\nPostgreSQL {connection.pg_version // 10000}, {args.rows:,} open rows per table, "
-        f"{args.crossing:,} crossing a deadline per run, batches of 500\n"
-    )
-    print(f"{'sweep':<22} {'run':<10} {'seconds':>8} {'queries':>8}  flagged")
+    scenarios = [int(n) for n in str(args.crossing).split(",")]
+    print(f"\nPostgreSQL {connection.pg_version // 10000}, {args.rows:,} open rows per table, batches of 500\n")
+    print(f"{'sweep':<20} {'crossing':>8} {'run':<10} {'seconds':>8} {'queries':>8}  flagged")
     for label, sweep in sweeps.items():
-        cold = []
-        for _ in range(args.repeat):
-            reset(args)
-            cold.append(measure(label, sweep))
-        cold.sort(key=lambda r: r[0])
-        seconds, queries, result = cold[len(cold) // 2]
-        print(f"{label:<22} {'cold (med)':<10} {seconds:>8.2f} {queries:>8}  {result}")
-        seconds, queries, result = measure(label, sweep)
-        print(f"{label:<22} {'again':<10} {seconds:>8.2f} {queries:>8}  {result}")
+        for crossing in scenarios:
+            cold = []
+            for _ in range(args.repeat):
+                reset(args, crossing)
+                cold.append(measure(label, sweep))
+            cold.sort(key=lambda r: r[0])
+            seconds, queries, result = cold[len(cold) // 2]
+            print(f"{label:<20} {crossing:>8,} {'cold (med)':<10} {seconds:>8.2f} {queries:>8}  {result}")
+            seconds, queries, result = measure(label, sweep)
+            print(f"{label:<20} {crossing:>8,} {'again':<10} {seconds:>8.2f} {queries:>8}  {result}")
     print("\n'cold' flags and notifies the crossing rows; 'again' is the next beat run (nothing left to flag).")
 
 

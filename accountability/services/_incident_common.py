@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+
 from django.contrib.auth import get_user_model
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 
 from accountability.actors import actor_label, history_user
 from accountability.models import Incident, IncidentEvent, Membership
@@ -45,12 +48,29 @@ def add_event(
     )
 
 
+def admin_url(name: str, pk: int) -> str:
+    """The admin page of object ``pk`` ("" when the admin is not mounted)."""
+    template = _url_template(name)
+    return template.replace("/0/", f"/{pk}/", 1) if template else ""
+
+
 def incident_url(pk: int) -> str:
     """Where staff open the incident (the admin change page)."""
+    return admin_url("admin:accountability_incident_change", pk)
+
+
+@functools.cache
+def _url_template(name: str) -> str:
+    """The URL of object 0 (reversed once: sweeps build thousands of links)."""
     try:
-        return reverse("admin:accountability_incident_change", args=[pk])
+        return reverse(name, args=[0])
     except NoReverseMatch:  # admin not mounted (e.g. an API-only deployment)
         return ""
+
+
+def when(value) -> str:
+    """A deadline as people read it: local time with its zone."""
+    return f"{timezone.localtime(value):%Y-%m-%d %H:%M %Z}" if value else "—"
 
 
 def incident_payload(incident: Incident) -> dict:

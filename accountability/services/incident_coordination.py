@@ -28,7 +28,7 @@ from accountability.rules.incidents import eu_report_due_at
 
 from ._common import jsonable, raise_if, tracked_save
 from ._dispatch import enqueue_on_commit
-from ._incident_common import Kind, add_event, locked
+from ._incident_common import Kind, add_event, locked, when
 
 log = logging.getLogger(__name__)
 Channel = IncidentStakeholderNotice.Channel
@@ -110,7 +110,7 @@ def incident_stakeholder_emails_send(*, notice_ids: Sequence[int]) -> int:
         body = (
             f"Incident {incident.public_id} ({incident.severity}, {incident.incident_type}) affects a use case "
             f"you share responsibility for.\n\n{incident.title}\n{incident.description}\n\n"
-            f"Please acknowledge by {notice.due_at:%Y-%m-%d %H:%M %Z} and reply with your contact for the response."
+            f"Please acknowledge by {when(notice.due_at)} and reply with your contact for the response."
         )
         try:
             send_mail(
@@ -267,7 +267,7 @@ def incident_flag_eu_serious(
         project=incident.project,
         action_type="incident.eu_flag",
         description=f"{incident.public_id} is an EU AI Act serious incident ({basis}); report by "
-        f"{incident.eu_report_due_at:%Y-%m-%d %H:%M %Z}",
+        f"{when(incident.eu_report_due_at)}",
         subject=incident,
         changes=jsonable({"before": before, "basis": basis, "aware_at": aware_at, "due": incident.eu_report_due_at}),
         rationale=note,
@@ -277,7 +277,7 @@ def incident_flag_eu_serious(
         Kind.EU_FLAGGED,
         actor=actor,
         message=f"EU serious incident ({Incident.EUBasis(basis).label}); authority report due "
-        f"{incident.eu_report_due_at:%Y-%m-%d %H:%M %Z}. {note}".strip(),
+        f"{when(incident.eu_report_due_at)}. {note}".strip(),
         ledger=entry,
     )
     return incident
@@ -345,7 +345,7 @@ def incident_record_eu_notification(
         incident,
         Kind.EU_NOTIFIED,
         actor=actor,
-        message=f"{party.capitalize()} informed at {notified_at:%Y-%m-%d %H:%M %Z}"
+        message=f"{party.capitalize()} informed at {when(notified_at)}"
         + (" (after the deadline)" if late else "")
         + (f"; reference {reference}" if reference else "")
         + ".",

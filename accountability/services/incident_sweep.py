@@ -13,7 +13,7 @@ from accountability.config import policy
 from accountability.models import CorrectiveAction, Incident, IncidentEvent, Membership
 from accountability.models.incidents import OPEN_STATUSES
 
-from ._incident_common import incident_url
+from ._incident_common import incident_url, when
 from ._recipients import caio_user_ids, role_user_ids
 from ._sweep import FlagPass, require_sweeper, run_pass
 
@@ -80,13 +80,13 @@ SLA_BREACH = FlagPass(
     recipients=_owners,
     message=lambda r: (
         f"SLA breached: {_inc_id(r['pk'])} {r['title']}",
-        f"The {r['severity']} incident was due to be resolved by {r['sla_due_at']:%Y-%m-%d %H:%M %Z}.",
+        f"The {r['severity']} incident was due to be resolved by {when(r['sla_due_at'])}.",
         incident_url(r["pk"]),
     ),
     dedupe_key=lambda r: f"incident.sla_breached:{r['pk']}:{_stamp(r['sla_due_at'])}",
     webhook_kind="incident.sla_breached",
     payload=lambda r: {"title": r["title"], "severity": r["severity"], "sla_due_at": r["sla_due_at"]},
-    events=_timeline(Kind.SLA_BREACHED, lambda r: f"Resolution SLA passed ({r['sla_due_at']:%Y-%m-%d %H:%M %Z})."),
+    events=_timeline(Kind.SLA_BREACHED, lambda r: f"Resolution SLA passed ({when(r['sla_due_at'])})."),
 )
 
 
@@ -105,7 +105,7 @@ def _escalation_pass() -> FlagPass:
         recipients=_caio,
         message=lambda r: (
             f"Escalation: {_inc_id(r['pk'])} {r['title']} is past its SLA",
-            f"The {r['severity']} incident breached its resolution SLA at {r['sla_breached_at']:%Y-%m-%d %H:%M %Z} "
+            f"The {r['severity']} incident breached its resolution SLA at {when(r['sla_breached_at'])} "
             "and is still unresolved.",
             incident_url(r["pk"]),
         ),
@@ -131,15 +131,13 @@ EU_OVERDUE = FlagPass(
     recipients=_owners_and_caio,
     message=lambda r: (
         f"EU AI Act report overdue: {_inc_id(r['pk'])} {r['title']}",
-        f"The Art. 73 report ({r['eu_basis']}) was due by {r['eu_report_due_at']:%Y-%m-%d %H:%M %Z}.",
+        f"The Art. 73 report ({r['eu_basis']}) was due by {when(r['eu_report_due_at'])}.",
         incident_url(r["pk"]),
     ),
     dedupe_key=lambda r: f"incident.eu_overdue:{r['pk']}:{_stamp(r['eu_report_due_at'])}",
     webhook_kind="incident.eu_report_overdue",
     payload=lambda r: {"title": r["title"], "eu_basis": r["eu_basis"], "eu_report_due_at": r["eu_report_due_at"]},
-    events=_timeline(
-        Kind.EU_OVERDUE, lambda r: f"Art. 73 report not made by {r['eu_report_due_at']:%Y-%m-%d %H:%M %Z}."
-    ),
+    events=_timeline(Kind.EU_OVERDUE, lambda r: f"Art. 73 report not made by {when(r['eu_report_due_at'])}."),
 )
 
 

@@ -18,7 +18,7 @@ from accountability.permissions import Perm, has_perm, require
 from accountability.rules.incidents import default_severity, incident_types, sla_due_at
 
 from ._common import full_clean, jsonable, raise_if, tracked_save
-from ._incident_common import Kind, add_event, emit, incident_url, locked, owners_of
+from ._incident_common import Kind, add_event, emit, incident_url, locked, owners_of, when
 from .incident_coordination import create_stakeholder_notices, send_stakeholder_notices
 from .notifications import notification_send
 
@@ -161,7 +161,7 @@ def incident_log(
         Kind.LOGGED,
         actor=actor,
         to_status=incident.status,
-        message=f"Logged as {severity} {incident_type}; resolve by {incident.sla_due_at:%Y-%m-%d %H:%M %Z}.",
+        message=f"Logged as {severity} {incident_type}; resolve by {when(incident.sla_due_at)}.",
         ledger=entry,
     )
     notices = create_stakeholder_notices(incident, [uc.pk for uc in use_cases], actor=actor)
@@ -279,7 +279,7 @@ def incident_change_severity(*, actor, incident: Incident, severity: str, reason
         incident,
         Kind.SEVERITY,
         actor=actor,
-        message=f"Severity {old} -> {severity}; resolve by {incident.sla_due_at:%Y-%m-%d %H:%M %Z}"
+        message=f"Severity {old} -> {severity}; resolve by {when(incident.sla_due_at)}"
         + ("; the earlier SLA breach no longer applies." if cleared else ".")
         + f" {reason.strip()}",
         ledger=entry,

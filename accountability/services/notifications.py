@@ -79,12 +79,17 @@ def notification_send_bulk(messages: Sequence[Message]) -> int:
     if not messages:
         return 0
     keys = {m.dedupe_key for m in messages if m.dedupe_key}
+    recipient_ids = {m.recipient_id for m in messages}
+    # recipient + non-empty key: the shape of the partial unique index, so this stays an index probe
     existing = (
-        set(Notification.objects.filter(dedupe_key__in=keys).values_list("recipient_id", "dedupe_key"))
+        set(
+            Notification.objects.filter(recipient_id__in=recipient_ids, dedupe_key__in=keys)
+            .exclude(dedupe_key="")
+            .values_list("recipient_id", "dedupe_key")
+        )
         if keys
         else set()
     )
-    recipient_ids = {m.recipient_id for m in messages}
     users = dict(get_user_model().objects.filter(pk__in=recipient_ids, is_active=True).values_list("pk", "email"))
     rows, seen = [], set()
     for m in messages:

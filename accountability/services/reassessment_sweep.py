@@ -6,13 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass
 
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from accountability.config import policy
 from accountability.models import Membership, ReassessmentSchedule
 from accountability.rules.reassessments import due_soon_days
 
+from ._incident_common import admin_url
 from ._recipients import caio_user_ids, role_user_ids
 from ._sweep import FlagPass, require_sweeper, run_pass
 
@@ -25,10 +25,7 @@ def _ras_id(pk: int) -> str:
 
 
 def _url(pk: int) -> str:
-    try:
-        return reverse("admin:accountability_reassessmentschedule_change", args=[pk])
-    except NoReverseMatch:
-        return ""
+    return admin_url("admin:accountability_reassessmentschedule_change", pk)
 
 
 def _assignees(rows: list[dict]) -> dict[int, list[int]]:

@@ -8,7 +8,6 @@ import datetime as dt
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from accountability.actors import actor_label, history_user
@@ -24,6 +23,7 @@ from accountability.rules.reassessments import (
 )
 
 from ._common import jsonable, raise_if, tracked_save
+from ._incident_common import admin_url
 from .notifications import notification_send
 from .webhooks import Event, webhook_emit
 
@@ -57,10 +57,7 @@ def _check_assignee(user, project: Project, errors: dict) -> None:
 
 
 def _schedule_url(pk: int) -> str:
-    try:
-        return reverse("admin:accountability_reassessmentschedule_change", args=[pk])
-    except NoReverseMatch:
-        return ""
+    return admin_url("admin:accountability_reassessmentschedule_change", pk)
 
 
 @transaction.atomic
