@@ -175,7 +175,7 @@ def main() -> None:
         "reassessment sweep": lambda: reassessment_sweep(actor=actor),
     }
     scenarios = [int(n) for n in str(args.crossing).split(",")]
-    print(f"\nPostgreSQL {connection.pg_version // 10000}, {args.rows:,} open rows per table, batches of 500\n")
+    print(f"\nPostgreSQL {connection.pg_version // 10000}, {args.rows:,} open rows per table, batches of 2,000\n")
     print(f"{'sweep':<20} {'crossing':>8} {'run':<10} {'seconds':>8} {'queries':>8}  flagged")
     for label, sweep in sweeps.items():
         for crossing in scenarios:

@@ -15,7 +15,7 @@ from accountability.models.incidents import OPEN_STATUSES
 
 from ._incident_common import incident_url, when
 from ._recipients import caio_user_ids, role_user_ids
-from ._sweep import FlagPass, require_sweeper, run_pass
+from ._sweep import BATCH_SIZE, FlagPass, require_sweeper, run_pass
 
 Kind = IncidentEvent.Kind
 INC = Incident.PUBLIC_ID_PREFIX
@@ -185,7 +185,7 @@ class IncidentSweepResult:
         return asdict(self)
 
 
-def incident_sla_sweep(*, actor, now: dt.datetime | None = None, batch_size: int = 500) -> IncidentSweepResult:
+def incident_sla_sweep(*, actor, now: dt.datetime | None = None, batch_size: int = BATCH_SIZE) -> IncidentSweepResult:
     """Flag and notify, once each: SLA breaches, CAIO escalations, late EU reports, overdue corrective actions."""
     require_sweeper(actor)
     now = now or timezone.now()

@@ -14,7 +14,7 @@ from accountability.rules.reassessments import due_soon_days
 
 from ._incident_common import admin_url
 from ._recipients import caio_user_ids, role_user_ids
-from ._sweep import FlagPass, require_sweeper, run_pass
+from ._sweep import BATCH_SIZE, FlagPass, require_sweeper, run_pass
 
 Status = ReassessmentSchedule.Status
 FIELDS = ("assigned_to_id", "assessment_type", "next_due", "use_case_id", "due_reason")
@@ -122,7 +122,9 @@ class ReassessmentSweepResult:
         return asdict(self)
 
 
-def reassessment_sweep(*, actor, now: dt.datetime | None = None, batch_size: int = 500) -> ReassessmentSweepResult:
+def reassessment_sweep(
+    *, actor, now: dt.datetime | None = None, batch_size: int = BATCH_SIZE
+) -> ReassessmentSweepResult:
     """Flag and notify, once per due date: overdue schedules, schedules due soon, and CAIO escalations."""
     require_sweeper(actor)
     now = now or timezone.now()
