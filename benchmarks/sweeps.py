@@ -94,9 +94,11 @@ def fill(args) -> None:
                 status, reporter_name, reported_at, source, data_reported, impacts, stakeholders_impacted,
                 assigned_to_id, root_cause, root_cause_tags, lessons_learned, reopen_count, sla_due_at,
                 eu_serious, eu_basis, eu_authority_reference)
-            SELECT now(), now(), (%(projects)s::bigint[])[1 + g %% %(n)s], '[]', 'Incident ' || g, '', 'other', 'high',
+            SELECT now(), now(), (%(projects)s::bigint[])[1 + abs(hashint4(g)) %% %(n)s], '[]', 'Incident ' || g,
+                   '', 'other', 'high',
                    (ARRAY['open', 'investigating', 'mitigated'])[1 + g %% 3], 'bench', now() - interval '1 day', '', '',
-                   '', '', CASE WHEN g %% 2 = 0 THEN (%(users)s::bigint[])[1 + g %% %(n)s] END, '', '[]', '', 0,
+                   '', '', CASE WHEN g %% 2 = 0 THEN (%(users)s::bigint[])[1 + abs(hashint4(g)) %% %(n)s] END,
+                   '', '[]', '', 0,
                    now() + (1 + g %% 30) * interval '1 day', false, '', ''
             FROM generate_series(1, %(rows)s) g
             """,
@@ -107,9 +109,10 @@ def fill(args) -> None:
             INSERT INTO accountability_reassessmentschedule (
                 created_at, updated_at, project_id, assessment_type, frequency_days, anchor_date, next_due, status,
                 status_changed_at, due_reason, due_reason_detail, assigned_to_id, is_active, deactivated_reason)
-            SELECT now(), now(), (%(projects)s::bigint[])[1 + g %% %(n)s], 'bias_audit', 90, current_date + 30,
+            SELECT now(), now(), (%(projects)s::bigint[])[1 + abs(hashint4(g)) %% %(n)s], 'bias_audit', 90,
+                   current_date + 30,
                    current_date + 30 + (g %% 300)::int, 'on_track', now(), 'cadence', '',
-                   CASE WHEN g %% 2 = 0 THEN (%(users)s::bigint[])[1 + g %% %(n)s] END, true, ''
+                   CASE WHEN g %% 2 = 0 THEN (%(users)s::bigint[])[1 + abs(hashint4(g)) %% %(n)s] END, true, ''
             FROM generate_series(1, %(rows)s) g
             """,
             {"projects": projects, "users": users, "n": len(projects), "rows": args.rows},
