@@ -144,7 +144,8 @@ class IncidentForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["incident_type"].choices = list(incident_types().items())
+        if "incident_type" in self.fields:  # absent when the record is read-only (closed, or no permission)
+            self.fields["incident_type"].choices = list(incident_types().items())
         if self.instance.pk:
             self.initial["affected_systems"] = "\n".join(self.instance.affected_systems)
 
@@ -341,9 +342,8 @@ class IncidentAdmin(ProjectScopedAdmin):
         if obj.eu_authority_notified_at:
             return "reported"
         late = obj.eu_report_due_at <= timezone.now()
-        return format_html(
-            '<span style="color:{}">{:%Y-%m-%d %H:%M}</span>', "#b00020" if late else "#333", obj.eu_report_due_at
-        )
+        due = f"{timezone.localtime(obj.eu_report_due_at):%Y-%m-%d %H:%M}"
+        return format_html('<span style="color:{}">{}</span>', "#b00020" if late else "#333", due)
 
     @admin.display(description="GV-4.3-002")
     def gv_4_3_002(self, obj):

@@ -57,7 +57,8 @@ class ScheduleForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["assessment_type"].choices = [(t, t.replace("_", " ")) for t in assessment_types()]
+        if "assessment_type" in self.fields:  # read-only once the schedule exists
+            self.fields["assessment_type"].choices = [(t, t.replace("_", " ")) for t in assessment_types()]
 
 
 class CompleteForm(forms.Form):

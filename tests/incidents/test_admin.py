@@ -25,11 +25,19 @@ def responder_client(client, responder_user):
 
 def test_changelist_with_sla_filter(responder_client, project, other_project):
     IncidentFactory(project=project, title="Late one", breached=True)
+    IncidentFactory(
+        project=project,
+        title="EU one",
+        eu_serious=True,
+        eu_basis="death",
+        eu_report_due_at=timezone.now() - dt.timedelta(hours=1),
+    )
     IncidentFactory(project=project, title="Fresh one")
     IncidentFactory(project=other_project, title="Not ours")
     page = responder_client.get(f"{ADMIN}/incident/").content.decode()
     assert "Late one" in page
     assert "Fresh one" in page
+    assert '<span style="color:#b00020">' in page  # the late EU report
     assert "Not ours" not in page
     breached = responder_client.get(f"{ADMIN}/incident/?sla=breached").content.decode()
     assert "Late one" in breached
@@ -189,3 +197,31 @@ def test_outsider_sees_nothing(client, outsider, project):
     assert client.post(f"{ADMIN}/reassessmentschedule/{schedule.pk}/do/complete/", {"notes": "x"}).status_code == 404
     assert client.get(f"{ADMIN}/webhook/{hook.pk}/change/").status_code == 302
     assert Incident.objects.get(pk=incident.pk).status == "open"
+
+
+@pytest.mark.parametrize("who", ["staff_user", "auditor_user", "responder_user"])
+def test_every_page_renders_for_each_role(client, request, who, project, use_case):
+    client.force_login(request.getfixturevalue(who))
+    open_incident = IncidentFactory(
+        project=project, eu_serious=True, eu_basis="general", eu_report_due_at=timezone.now()
+    )
+    open_incident.use_cases.add(use_case)
+    closed = IncidentFactory(
+        project=project,
+        status="closed",
+        root_cause="r",
+        lessons_learned="l",
+        resolved_at=timezone.now(),
+        closed_at=timezone.now(),
+    )
+    action = CorrectiveActionFactory(incident=open_incident)
+    schedule = ScheduleFactory(project=project)
+    for url in [
+        f"{ADMIN}/incident/",
+        f"{ADMIN}/incident/{open_incident.pk}/change/",
+        f"{ADMIN}/incident/{closed.pk}/change/",
+        f"{ADMIN}/correctiveaction/{action.pk}/change/",
+        f"{ADMIN}/reassessmentschedule/",
+        f"{ADMIN}/reassessmentschedule/{schedule.pk}/change/",
+    ]:
+        assert client.get(url).status_code == 200, url
