@@ -36,8 +36,7 @@ def first_step_after(anchor: dt.date, frequency_days: int, after: dt.date) -> dt
 def next_due_after_completion(
     anchor: dt.date, frequency_days: int, current_due: dt.date, completed_on: dt.date
 ) -> dt.date:
-    """Completing satisfies the current due date: the next one is the first cadence step after both the
-    current due date and the completion, so late completions never drift the calendar."""
+    """The first cadence step after both the due date just satisfied and the completion (no drift)."""
     return first_step_after(anchor, frequency_days, max(current_due, completed_on))
 
 

@@ -27,8 +27,7 @@ SLA_STATES = ["breached", "at_risk", "on_track", "met"]
 
 
 def with_sla_state(qs: QuerySet[Incident], now: dt.datetime | None = None) -> QuerySet[Incident]:
-    """Annotate ``sla_state``: breached (flagged, or open past the deadline), at_risk (deadline within the
-    configured hours), on_track, or met (resolved in time)."""
+    """Annotate ``sla_state``: breached, at_risk (deadline within the configured hours), on_track or met."""
     now = now or timezone.now()
     at_risk = now + dt.timedelta(hours=policy()["incidents"]["sla_at_risk_hours"])
     return qs.annotate(

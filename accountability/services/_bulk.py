@@ -50,8 +50,8 @@ def insert_history(model: type[models.Model], ids: Sequence[int], *, actor, reas
 def update_with_history(
     model: type[models.Model], ids: Sequence[int], values: dict, *, actor, reason: str, when
 ) -> int:
-    """UPDATE rows ``ids`` set-based (``values`` must include ``updated_at`` where the model has it) and
-    write their history rows; returns the number of rows changed."""
+    """UPDATE rows ``ids`` set-based and write their history rows; returns the number of rows changed."""
+    # ``values`` must include ``updated_at`` where the model has one: update() skips auto_now.
     if not ids:
         return 0
     changed = model._default_manager.filter(pk__in=ids).update(**values)

@@ -12,11 +12,9 @@ log = logging.getLogger(__name__)
 
 
 def enqueue_on_commit(task_name: str, *args, **kwargs) -> None:
-    """Send task ``task_name`` once the surrounding transaction commits (at once outside one).
-
-    A broker failure is logged, not raised: the database keeps what still has to be done (pending
-    e-mails and webhook deliveries), and the periodic dispatcher picks it up.
-    """
+    """Send task ``task_name`` once the surrounding transaction commits (at once outside one)."""
+    # A broker failure is logged, not raised: the database keeps what still has to be done (pending
+    # e-mails and webhook deliveries), and the periodic dispatchers pick it up.
 
     def send():
         try:

@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from accountability.actors import actor_label, history_user
 from accountability.models import Incident, IncidentEvent, Membership
-from accountability.permissions import Perm, has_perm
 
 from ._recipients import role_user_ids
 from .webhooks import Event, webhook_emit
@@ -110,7 +109,3 @@ def owners_of(incident: Incident) -> list:
         return [incident.assigned_to]
     ids = role_user_ids([incident.project_id], [Membership.Role.INCIDENT_RESPONDER]).get(incident.project_id, [])
     return list(get_user_model().objects.filter(pk__in=ids))
-
-
-def can_manage(user, incident: Incident) -> bool:
-    return user is not None and has_perm(user, incident.project, Perm.INCIDENT_MANAGE)

@@ -26,8 +26,7 @@ def role_user_ids(project_ids: Iterable[int], roles: Iterable[str]) -> dict[int,
 
 
 def caio_user_ids(project_ids: Iterable[int]) -> dict[int, list[int]]:
-    """The CAIO to escalate to per project: the official of the active designation when they have an
-    account, else the members holding the CAIO role."""
+    """The CAIO to escalate to per project: the active designation's official, else CAIO members."""
     project_ids = set(project_ids)
     out: dict[int, list[int]] = defaultdict(list)
     designations = (

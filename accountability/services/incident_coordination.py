@@ -242,8 +242,7 @@ def incident_record_stakeholder_ack(
 def incident_flag_eu_serious(
     *, actor, incident: Incident, basis: str, aware_at: dt.datetime | None = None, note: str = ""
 ) -> Incident:
-    """Flag (or re-classify) an EU AI Act serious incident; the authority-report deadline is computed
-    from when the organisation became aware (Art. 73(2)-(4))."""
+    """Flag (or re-classify) an EU AI Act serious incident; the Art. 73 report deadline runs from awareness."""
     require(actor, incident.project, Perm.INCIDENT_MANAGE)
     incident = locked(incident)
     now = timezone.now()

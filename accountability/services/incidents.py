@@ -92,8 +92,8 @@ def incident_log(
     assigned_to=None,
     reported_at: dt.datetime | None = None,
 ) -> Incident:
-    """Log an incident: its resolution SLA starts when it was reported (now, or earlier when it was reported
-    through another channel first), and the parties of the affected use cases are told."""
+    """Log an incident: its resolution SLA runs from its report; the affected use cases' parties are told."""
+    # reported_at defaults to now; an earlier report through another channel may be given (stricter SLA).
     require(actor, project, Perm.INCIDENT_REPORT)
     now = timezone.now()
     use_cases = list(dict.fromkeys(use_cases))

@@ -74,8 +74,7 @@ def notification_send(
 
 
 def notification_send_bulk(messages: Sequence[Message]) -> int:
-    """Insert many inbox messages at once (sweeps); messages whose dedupe key the recipient already has are
-    skipped, and the e-mail copies go out after commit through one dispatcher task."""
+    """Insert many inbox messages at once (sweeps), skipping known dedupe keys; e-mails go out after commit."""
     if not messages:
         return 0
     keys = {m.dedupe_key for m in messages if m.dedupe_key}

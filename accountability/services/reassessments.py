@@ -209,8 +209,7 @@ def reassessment_complete(
     notes: str = "",
     completed_on: dt.date | None = None,
 ) -> ReassessmentCompletion:
-    """Record a completed reassessment; next_due moves to the first cadence step after both the due date
-    it satisfied and the completion (so a late completion does not drift the calendar)."""
+    """Record a completed reassessment; next_due moves on by whole cadence steps from the anchor."""
     is_assignee = schedule.assigned_to_id is not None and schedule.assigned_to_id == getattr(actor, "pk", None)
     if not (is_assignee and has_perm(actor, schedule.project, Perm.REGISTRY_VIEW)):
         require(actor, schedule.project, Perm.REASSESSMENT_MANAGE)

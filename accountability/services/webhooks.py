@@ -206,8 +206,7 @@ def _envelope(project_key: str, kind: str, data: dict, dedupe_key: str) -> dict:
 
 
 def webhook_emit(events: Sequence[Event]) -> int:
-    """Queue a delivery of each event to every active webhook of its project that subscribes to it;
-    the dispatcher task sends them after commit. Returns the number of deliveries created."""
+    """Queue each event for every active webhook of its project that wants it; returns deliveries created."""
     if not events:
         return 0
     hooks: dict[int, list[Webhook]] = {}
@@ -287,8 +286,7 @@ def _claim(delivery_id: int, now: dt.datetime, lease: int) -> WebhookDelivery | 
 
 
 def webhook_deliver(*, delivery_id: int) -> DeliveryOutcome:
-    """Attempt one due delivery: claim it under a lease, POST the signed payload, log the attempt and
-    schedule the next one with backoff (or give up after the configured attempts)."""
+    """Attempt one due delivery (claimed under a lease), log it, and schedule a retry with backoff."""
     cfg = policy()["webhooks"]
     now = timezone.now()
     delivery = _claim(delivery_id, now, cfg["timeout_seconds"] + 30)
