@@ -1,3 +1,3 @@
 """Django admin, the main UI of governance staff: every write goes through a service."""
 
-from . import incidents, notifications, reassessments, registry, webhooks  # noqa: F401 - registers the ModelAdmins
+from . import corrective_actions, incidents, notifications, reassessments, registry, webhooks  # noqa: F401 - registers the ModelAdmins

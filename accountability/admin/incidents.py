@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.html import format_html
 
-from accountability.models import AIUseCase, CorrectiveAction, Incident, IncidentEvent, IncidentStakeholderNotice
+from accountability.models import AIUseCase, Incident
 from accountability.permissions import Perm, has_perm, is_unrestricted, visible_projects
 from accountability.rules.incidents import gv_4_3_002_completeness, incident_types, transition_target
 from accountability.selectors.incidents import SLA_STATES, with_sla_state
@@ -19,7 +19,7 @@ from accountability.services import incident_lifecycle as life_svc
 from accountability.services import incidents as svc
 from accountability.services.incidents import RECORD_FIELDS
 
-from .base import ObjectAction, ProjectScopedAdmin, linked
+from .base import ObjectAction, ProjectScopedAdmin
 from .incident_forms import (
     AckForm,
     AssignForm,
@@ -33,9 +33,9 @@ from .incident_forms import (
     RequiredNoteForm,
     ResolveForm,
     SeverityForm,
-    StatusForm,
     TextForm,
 )
+from .incident_inlines import ActionInline, EventInline, NoticeInline
 
 SLA_COLOURS = {"breached": "#b00020", "at_risk": "#b35900", "on_track": "#1a7f37", "met": "#1a7f37"}
 
@@ -54,63 +54,6 @@ class SLAStateFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         return queryset.filter(sla_state=self.value()) if self.value() in SLA_STATES else queryset
-
-
-class ReadOnlyInline(admin.TabularInline):
-    """Rows shown on a parent the user may already view; they change only through the parent's actions."""
-
-    extra = 0
-    can_delete = False
-
-    def has_view_permission(self, request, obj=None):
-        return True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-class EventInline(ReadOnlyInline):
-    model = IncidentEvent
-    verbose_name_plural = "timeline"
-    fields = ["at", "get_kind_display", "actor_label", "move", "message", "ledger_entry_id"]
-    readonly_fields = fields
-    ordering = ["at", "id"]
-
-    @admin.display(description="kind")
-    def get_kind_display(self, obj):
-        return obj.get_kind_display()
-
-    @admin.display(description="status")
-    def move(self, obj):
-        return f"{obj.from_status or '·'} → {obj.to_status}" if obj.to_status else ""
-
-
-class ActionInline(ReadOnlyInline):
-    model = CorrectiveAction
-    fields = ["action_link", "description", "owner_name", "due_date", "status", "overdue"]
-    readonly_fields = fields
-
-    @admin.display(description="action")
-    def action_link(self, obj):
-        return linked(obj, obj.public_id)
-
-    @admin.display(boolean=True)
-    def overdue(self, obj):
-        return obj.is_overdue
-
-
-class NoticeInline(ReadOnlyInline):
-    model = IncidentStakeholderNotice
-    verbose_name_plural = "stakeholder coordination"
-    fields = ["stakeholder", "due_at", "notified_at", "channel", "late", "acknowledged_at", "acknowledged_by_name"]
-    readonly_fields = fields
-
-    @admin.display(boolean=True)
-    def late(self, obj):
-        return obj.is_late
 
 
 class IncidentForm(forms.ModelForm):
@@ -515,55 +458,4 @@ class IncidentAdmin(ProjectScopedAdmin):
             show_if=lambda r, o: o.stakeholder_notices.exists(),
             initial=_notice_choices,
         ),
-    ]
-
-
-@admin.register(CorrectiveAction)
-class CorrectiveActionAdmin(ProjectScopedAdmin):
-    view_perm = Perm.INCIDENT_VIEW
-    edit_perm = Perm.INCIDENT_MANAGE
-    list_display = ["public_id", "incident_link", "description", "owner_name", "due_date", "status", "overdue"]
-    list_filter = ["status", "due_date", "project"]
-    search_fields = ["description", "owner_name"]
-    list_select_related = ["incident", "project"]
-    readonly_fields = [
-        "incident",
-        "description",
-        "owner",
-        "owner_name",
-        "due_date",
-        "status",
-        "status_note",
-        "completed_at",
-        "overdue_notified_at",
-    ]
-    fields = readonly_fields
-
-    def has_add_permission(self, request):
-        return False  # added on the incident (Add a corrective action)
-
-    def has_change_permission(self, request, obj=None):
-        return False  # the status changes through its action button
-
-    @admin.display(description="incident")
-    def incident_link(self, obj):
-        return linked(obj.incident, obj.incident.public_id)
-
-    @admin.display(boolean=True)
-    def overdue(self, obj):
-        return obj.is_overdue
-
-    def _status(self, request, obj, data):
-        action_svc.corrective_action_set_status(actor=request.user, action=obj, **data)
-        return f"{obj.public_id} is now {data['status']}."
-
-    object_actions = [
-        ObjectAction(
-            "status",
-            "Change status",
-            _status,
-            StatusForm,
-            "Cancelling, or reopening a done action, needs a note.",
-            show_if=lambda r, o: o.status != CorrectiveAction.Status.CANCELLED,
-        )
     ]

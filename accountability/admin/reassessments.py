@@ -16,7 +16,7 @@ from accountability.services import reassessments as svc
 
 from .base import ObjectAction, ProjectScopedAdmin, linked
 from .incident_forms import ReasonForm
-from .incidents import ReadOnlyInline
+from .incident_inlines import ReadOnlyInline
 
 Status = ReassessmentSchedule.Status
 COLOURS = {Status.OVERDUE: "#b00020", Status.DUE: "#b35900", Status.ON_TRACK: "#1a7f37"}
