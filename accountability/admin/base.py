@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
+from django.db import models, transaction
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -35,7 +35,8 @@ def add_domain_errors(form: forms.Form, exc: AccountabilityError) -> None:
 
 @dataclass
 class ObjectAction:
-    """A change-page button: ``run(request, obj, cleaned_data)`` calls a service and returns a message."""
+    """A change-page button: ``run(model_admin, request, obj, cleaned_data)`` calls one service and returns
+    the success message (declare it as a method of the ModelAdmin)."""
 
     name: str
     label: str
@@ -56,6 +57,7 @@ class ProjectScopedAdmin(SimpleHistoryAdmin):
     edit_perm = Perm.REGISTRY_EDIT
     object_actions: list[ObjectAction] = []
     change_form_template = "admin/icdev/change_form.html"
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     # --- scoping -----------------------------------------------------------------------------------
     def project_of(self, obj) -> Project:
@@ -185,7 +187,7 @@ class ProjectScopedAdmin(SimpleHistoryAdmin):
         form = action.form_class(request.POST or None, initial=initial)
         if request.method == "POST" and form.is_valid():
             try:
-                message = action.run(request, obj, form.cleaned_data)
+                message = action.run(self, request, obj, form.cleaned_data)
             except NotFound as exc:
                 raise Http404(exc.message) from exc
             except AccountabilityError as exc:
