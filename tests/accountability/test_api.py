@@ -67,7 +67,11 @@ def test_create_use_case(api, staff_user, project, ledger_count):
     )
     assert response.status_code == 201, response.json()
     body = response.json()
-    assert (body["id"], body["project"], body["is_high_impact"]) == ("UC-00001", "proj-123", True)
+    assert (body["id"], body["project"], body["is_high_impact"]) == (
+        AIUseCase.objects.get().public_id,
+        "proj-123",
+        True,
+    )
     assert ledger_count() == before + 1
 
 

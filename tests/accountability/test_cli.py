@@ -35,12 +35,13 @@ def test_create_and_list_plans(staff_user, project, ledger_count):
     data = run_json(
         "--project-id", "proj-123", "--create-plan", "--use-case-id", uc.public_id, "--template", "agentic_workflow"
     )
-    assert (data["plan"], data["version"], data["status"]) == ("OSP-00001", 1, "draft")
+    plan_id = OversightPlan.objects.get().public_id
+    assert (data["plan"], data["version"], data["status"]) == (plan_id, 1, "draft")
     assert ledger_count() == before + 1
     listing = run_json("--project-id", "proj-123", "--list-plans")
-    assert [(p["id"], p["use_case"], p["has_draft"]) for p in listing] == [("OSP-00001", uc.public_id, True)]
+    assert [(p["id"], p["use_case"], p["has_draft"]) for p in listing] == [(plan_id, uc.public_id, True)]
     human, _ = run("--project-id", "proj-123", "--list-plans")
-    assert "OSP-00001" in human
+    assert plan_id in human
     assert "Oversight plans of proj-123" in human
 
 
@@ -69,14 +70,15 @@ def test_designate_caio_and_status(staff_user, project, ledger_count):
         "--effective-date",
         "2026-01-01",
     )
-    assert (data["id"], data["status"], data["authority_scope"]) == ("CAIO-00001", "active", "agency")
+    caio_id = CAIODesignation.objects.get().public_id
+    assert (data["id"], data["status"], data["authority_scope"]) == (caio_id, "active", "agency")
     status = run_json("--project-id", "proj-123", "--caio-status")
     assert (status["has_active_caio"], status["active"]["official_email"]) == (True, "jane@agency.gov")
     before = ledger_count()
     with pytest.raises(CommandError, match="reason: Give the reason"):
-        run("--revoke-caio", "CAIO-00001")
+        run("--revoke-caio", caio_id)
     assert ledger_count() == before
-    assert run_json("--revoke-caio", "CAIO-00001", "--reason", "Left")["status"] == "revoked"
+    assert run_json("--revoke-caio", caio_id, "--reason", "Left")["status"] == "revoked"
 
 
 @pytest.mark.parametrize(
@@ -144,11 +146,11 @@ def test_user_is_required_and_must_exist(project):
 
 
 def test_other_projects_are_invisible_on_the_cli(outsider, staff_user, project):
-    PlanVersionFactory(plan__project=project)
+    plan_id = PlanVersionFactory(plan__project=project).plan.public_id
     with pytest.raises(CommandError, match="not_found"):
         run("--project-id", "proj-123", "--list-plans", user="outsider")
-    with pytest.raises(CommandError, match="not_found: No oversight plan 'OSP-00001'"):
-        run("--plan-id", "OSP-00001", user="outsider")
+    with pytest.raises(CommandError, match=f"not_found: No oversight plan '{plan_id}'"):
+        run("--plan-id", plan_id, user="outsider")
 
 
 def test_auditor_reads_but_cannot_write(auditor_user, project):
