@@ -29,17 +29,33 @@ class Perm(StrEnum):
     CAIO_MANAGE = "caio.manage"  # designate, revoke, delegate, record OMB notification
     HISTORY_VIEW = "history.view"  # simple-history rows and ledger entries of the project
     NOTIFY = "notify"  # receive governance notifications of the project
+    # Transparency evidence (issue 6). Reading it needs REGISTRY_VIEW, like the rest of the registry.
+    EVIDENCE_EDIT = "evidence.edit"  # record evidence, draft cards, policies and impact assessments
+    EVIDENCE_APPROVE = "evidence.approve"  # publish model cards, approve the content-tracing policy
+    IMPACT_REVIEW = "impact.review"  # may be the independent reviewer of an impact assessment (§4(b)(ii)(F))
+    RISK_ACCEPT = "risk.accept"  # sign an impact assessment's risk acceptance (§4(b)(ii)(G))
+    WAIVER_ISSUE = "waiver.issue"  # issue, recertify, revoke waivers: also needs the active CAIO designation
+    WAIVER_REPORT = "waiver.report"  # record the dates waivers were reported to OMB
 
 
 _READ_ALL = {Perm.PROJECT_VIEW, Perm.REGISTRY_VIEW, Perm.NOTIFY}
+_EVIDENCE = {Perm.EVIDENCE_EDIT, Perm.EVIDENCE_APPROVE, Perm.IMPACT_REVIEW, Perm.WAIVER_REPORT}
 
 ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
     Role.GOVERNANCE_STAFF: frozenset(
-        _READ_ALL | {Perm.PROJECT_MANAGE, Perm.REGISTRY_EDIT, Perm.PLAN_APPROVE, Perm.CAIO_MANAGE, Perm.HISTORY_VIEW}
+        _READ_ALL
+        | _EVIDENCE
+        | {Perm.PROJECT_MANAGE, Perm.REGISTRY_EDIT, Perm.PLAN_APPROVE, Perm.CAIO_MANAGE, Perm.HISTORY_VIEW}
     ),
-    Role.CAIO: frozenset(_READ_ALL | {Perm.REGISTRY_EDIT, Perm.PLAN_APPROVE, Perm.HISTORY_VIEW}),
-    Role.REVIEWER: frozenset(_READ_ALL),
-    Role.ETHICS_BOARD: frozenset(_READ_ALL),
+    # The CAIO accepts risk and alone holds waiver authority (M-25-21 §4(a)(ii): not delegable).
+    Role.CAIO: frozenset(
+        _READ_ALL
+        | _EVIDENCE
+        | {Perm.REGISTRY_EDIT, Perm.PLAN_APPROVE, Perm.HISTORY_VIEW, Perm.RISK_ACCEPT, Perm.WAIVER_ISSUE}
+    ),
+    # Reviewers and board members can be independent reviewers of impact assessments.
+    Role.REVIEWER: frozenset(_READ_ALL | {Perm.IMPACT_REVIEW}),
+    Role.ETHICS_BOARD: frozenset(_READ_ALL | {Perm.IMPACT_REVIEW}),
     Role.INCIDENT_RESPONDER: frozenset(_READ_ALL),
     # Auditors read everything in the project, history included, and change nothing.
     Role.AUDITOR: frozenset(_READ_ALL | {Perm.HISTORY_VIEW}),
