@@ -184,6 +184,14 @@ SPECTACULAR_SETTINGS = {
         "PlanVersionStatusEnum": "accountability.models.registry.OversightPlanVersion.Status",
         "ObligationStatusEnum": "accountability.models.registry.ContractualObligation.Status",
         "CAIOStatusEnum": "accountability.models.registry.CAIODesignation.Status",
+        "UseCaseStageEnum": "accountability.models.registry.AIUseCase.Stage",
+        "ModelCardStatusEnum": "accountability.models.evidence.ModelCard.Status",
+        "EvidenceStatusEnum": "accountability.models.evidence.EvidenceStatus",
+        "TracingPolicyStatusEnum": "accountability.models.evidence_tracing.ContentTracingPolicy.Status",
+        "MonitoringPlanStatusEnum": "accountability.models.evidence_tracing.MonitoringPlan.Status",
+        "ImpactAssessmentStatusEnum": "accountability.models.evidence_impact.ImpactAssessment.Status",
+        "ReviewRecommendationEnum": "accountability.models.evidence_impact.ImpactAssessment.Recommendation",
+        "FeedbackItemStatusEnum": "accountability.models.evidence_people.FeedbackItem.Status",
     },
 }
 

@@ -2,7 +2,7 @@
 
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import evidence_views, views
 
 router = SimpleRouter(trailing_slash="/?")
 router.register("projects", views.ProjectViewSet, basename="projects")
@@ -12,5 +12,7 @@ router.register("oversight-plans", views.OversightPlanViewSet, basename="oversig
 router.register("stakeholders", views.StakeholderViewSet, basename="stakeholders")
 router.register("obligations", views.ObligationViewSet, basename="obligations")
 router.register("notifications", views.NotificationViewSet, basename="notifications")
+for prefix, viewset in evidence_views.ROUTES:
+    router.register(prefix, viewset, basename=prefix)
 
 urlpatterns = router.urls

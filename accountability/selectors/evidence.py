@@ -221,6 +221,11 @@ def monitoring_observation_list(
     return scoped(qs, actor, Perm.REGISTRY_VIEW, project)
 
 
+def monitoring_observation_get(actor, public_id: str) -> MonitoringObservation:
+    """One observation by its public id (``OBS-00001``)."""
+    return get_by_public_id(MonitoringObservation, monitoring_observation_list(actor), public_id)
+
+
 # --- impact assessments and waivers ------------------------------------------------------------------------
 
 
