@@ -26,7 +26,7 @@ from accountability.rules.evidence import card_completeness
 from accountability.selectors import evidence as sel
 
 from .fields import ProjectKeyField, ScopedRelatedField, UseCaseIdField, UsernameField
-from .serializers import ReasonSerializer
+from .serializers import ReasonSerializer  # noqa: F401 - the evidence views share it
 
 BASE = ["id", "project", "use_case"]
 

@@ -38,7 +38,7 @@ BASE = "/api/v1/ai-accountability"
 
 
 @pytest.fixture(autouse=True)
-def _today():
+def clock():
     with time_machine.travel(dt.datetime(2026, 4, 1, 15, tzinfo=dt.UTC), tick=False) as traveller:
         yield traveller
 
@@ -342,7 +342,7 @@ def test_impact_assessment_endpoints(api, staff_user, caio_user, reviewer_user, 
     assert ledger_count() >= 5
 
 
-def test_waiver_endpoints(_today, api, staff_user, caio_user, project):
+def test_waiver_endpoints(clock, api, staff_user, caio_user, project):
     CAIODesignationFactory(project=project, official=caio_user)
     uc = UseCaseFactory(project=project, high_impact=True)
     payload = {
@@ -361,7 +361,7 @@ def test_waiver_endpoints(_today, api, staff_user, caio_user, project):
         False,
     )
     url = f"{BASE}/waivers/{waiver['id']}"
-    _today.move_to(dt.datetime(2026, 5, 2, 15, tzinfo=dt.UTC))
+    clock.move_to(dt.datetime(2026, 5, 2, 15, tzinfo=dt.UTC))
     assert api.as_user(staff_user).get(f"{url}/").json()["omb_report_overdue"] is True
     reported = (
         api.as_user(staff_user)

@@ -29,7 +29,7 @@ def test_create_edit_publish_and_supersede(staff_user, caio_user, project, ledge
         "limitations",
         "training_data",
     ]
-    card = svc.model_card_update_draft(actor=staff_user, card=card, **{k: v for k, v in COMPLETE_CARD.items()})
+    card = svc.model_card_update_draft(actor=staff_user, card=card, **COMPLETE_CARD)
     published = svc.model_card_publish(actor=caio_user, card=card)
     assert (published.status, published.published_by) == ("published", caio_user)
     assert ledger_count() == before + 3
@@ -43,7 +43,7 @@ def test_create_edit_publish_and_supersede(staff_user, caio_user, project, ledge
     )
     svc.model_card_publish(actor=caio_user, card=v2)
     published.refresh_from_db()
-    assert published.status == "superseded" and published.closed_at is not None
+    assert (published.status, published.closed_at is not None) == ("superseded", True)
     assert list(ModelCard.objects.filter(use_case=uc).values_list("version", "status")) == [
         (1, "superseded"),
         (2, "published"),

@@ -3,6 +3,7 @@ versioning, and the weighted risk score with its classification boundaries."""
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -89,12 +90,12 @@ def test_bad_scores_write_nothing(scores, field, staff_user, project, ledger_cou
 def test_weights_must_sum_to_one(settings, tmp_path):
     from accountability.config import policy
 
-    text = open(settings.ICDEV_ACCOUNTABILITY_CONFIG, encoding="utf-8").read().replace("bias: 0.10", "bias: 0.20")
+    text = Path(settings.ICDEV_ACCOUNTABILITY_CONFIG).read_text(encoding="utf-8").replace("bias: 0.10", "bias: 0.20")
     (tmp_path / "policy.yaml").write_text(text)
     settings.ICDEV_ACCOUNTABILITY_CONFIG = tmp_path / "policy.yaml"
     policy.cache_clear()
     try:
-        with pytest.raises(ImproperlyConfigured, match="must sum to 1, not 1.10"):
+        with pytest.raises(ImproperlyConfigured, match=r"must sum to 1, not 1\.10"):
             rules.score_parameters()
     finally:
         policy.cache_clear()

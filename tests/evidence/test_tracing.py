@@ -38,7 +38,8 @@ def test_records_are_chained_and_anchored_in_the_ledger(staff_user, project, led
     second = record(staff_user, uc, n=2)
     assert (first.sequence, first.previous_hash, first.output_hash) == (1, GENESIS_HASH, "a" * 64)
     assert (second.sequence, second.previous_hash) == (2, first.record_hash)
-    assert record_hash_of(first) == first.record_hash and first.record_hash != second.record_hash
+    assert record_hash_of(first) == first.record_hash
+    assert first.record_hash != second.record_hash
     assert (first.chain_status, second.chain_status) == ("verified", "verified")
     entry = LedgerEntry.objects.get(entry_id=first.ledger_entry_id)
     assert entry.action["type"] == "provenance.record"

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _today():
+def clock():
     with time_machine.travel(dt.datetime(2026, 3, 1, 15, tzinfo=dt.UTC), tick=False) as traveller:
         yield traveller
 
@@ -75,7 +75,7 @@ def test_nobody_else_issues_a_waiver(who, request, caio_user, designation, proje
     else:
         actor = request.getfixturevalue(who)
     before = ledger_count()
-    with pytest.raises(NotAllowed, match="Only the (active Chief AI Officer|project's active CAIO)"):
+    with pytest.raises(NotAllowed, match=r"Only the (active Chief AI Officer|project's active CAIO)"):
         issue(actor, uc)
     assert (Waiver.objects.count(), WaivedPractice.objects.count(), ledger_count()) == (0, 0, before)
 
@@ -118,12 +118,12 @@ def test_only_high_impact_use_cases_and_no_double_waivers(caio_user, designation
     assert issue(caio_user, uc, practices=["testing"]).pk != first.pk
 
 
-def test_recertification_falls_due_after_a_year(_today, caio_user, designation, project, auditor_user):
+def test_recertification_falls_due_after_a_year(clock, caio_user, designation, project, auditor_user):
     waiver = issue(caio_user, UseCaseFactory(project=project, high_impact=True))
-    _today.move_to(dt.datetime(2027, 3, 1, 15, tzinfo=dt.UTC))
+    clock.move_to(dt.datetime(2027, 3, 1, 15, tzinfo=dt.UTC))
     assert Waiver.objects.get().status == "active"  # due today, not overdue
     assert sel.waiver_list(auditor_user).get().current_status == "active"
-    _today.move_to(dt.datetime(2027, 3, 2, 15, tzinfo=dt.UTC))
+    clock.move_to(dt.datetime(2027, 3, 2, 15, tzinfo=dt.UTC))
     assert Waiver.objects.get().status == "recertification_overdue"
     assert sel.waiver_list(auditor_user).get().current_status == "recertification_overdue"
     assert Waiver.objects.active().count() == 0
@@ -152,11 +152,11 @@ def test_recertify_and_revoke_are_caio_only(staff_user, caio_user, designation, 
     assert waiver.revoked_on is None
 
 
-def test_omb_reporting_window(_today, staff_user, caio_user, designation, project, auditor_user, ledger_count):
+def test_omb_reporting_window(clock, staff_user, caio_user, designation, project, auditor_user, ledger_count):
     waiver = issue(caio_user, UseCaseFactory(project=project, high_impact=True))
-    _today.move_to(dt.datetime(2026, 3, 31, 15, tzinfo=dt.UTC))
+    clock.move_to(dt.datetime(2026, 3, 31, 15, tzinfo=dt.UTC))
     assert waiver.omb_report_overdue_on() is False  # day 30
-    _today.move_to(dt.datetime(2026, 4, 1, 15, tzinfo=dt.UTC))
+    clock.move_to(dt.datetime(2026, 4, 1, 15, tzinfo=dt.UTC))
     assert waiver.omb_report_overdue_on() is True  # day 31
     assert sel.waiver_list(auditor_user).get().omb_report_overdue is True
     with pytest.raises(ValidationFailed, match="Cannot precede the grant"):
@@ -180,10 +180,10 @@ def test_omb_reporting_window(_today, staff_user, caio_user, designation, projec
     assert ledger_count() == before + 1
 
 
-def test_revocation_starts_its_own_omb_clock(_today, staff_user, caio_user, designation, project):
+def test_revocation_starts_its_own_omb_clock(clock, staff_user, caio_user, designation, project):
     waiver = issue(caio_user, UseCaseFactory(project=project, high_impact=True))
     svc.waiver_record_omb_report(actor=staff_user, waiver=waiver, event="grant", reported_on=dt.date(2026, 3, 1))
-    _today.move_to(dt.datetime(2026, 5, 1, 15, tzinfo=dt.UTC))
+    clock.move_to(dt.datetime(2026, 5, 1, 15, tzinfo=dt.UTC))
     with pytest.raises(ValidationFailed, match="reason"):
         svc.waiver_revoke(actor=caio_user, waiver=waiver, reason=" ")
     waiver = svc.waiver_revoke(actor=caio_user, waiver=waiver, reason="Practice now implemented")
@@ -196,7 +196,7 @@ def test_revocation_starts_its_own_omb_clock(_today, staff_user, caio_user, desi
         svc.waiver_revoke(actor=caio_user, waiver=waiver, reason="again")
     with pytest.raises(InvalidTransition, match="is revoked"):
         svc.waiver_recertify(actor=caio_user, waiver=waiver, note="n")
-    _today.move_to(dt.datetime(2026, 6, 1, 15, tzinfo=dt.UTC))
+    clock.move_to(dt.datetime(2026, 6, 1, 15, tzinfo=dt.UTC))
     assert waiver.omb_report_overdue_on() is True
     svc.waiver_record_omb_report(actor=staff_user, waiver=waiver, event="revocation", reported_on=dt.date(2026, 5, 20))
     waiver.refresh_from_db()
