@@ -89,7 +89,8 @@ def model_card_update_draft(*, actor, card: ModelCard, **changes) -> ModelCard:
 
 @transaction.atomic
 def model_card_new_version(*, actor, card: ModelCard, change_summary: str, **changes) -> ModelCard:
-    """Insert version n+1 as a draft: the published (or latest) content with ``changes`` applied."""
+    """Insert version n+1 as a draft: the published (or latest) content with ``changes`` applied (the draft can
+    be edited before it is published)."""
     require_on_use_case(actor, card.use_case, Perm.EVIDENCE_EDIT)
     unknown_fields(changes, ModelCard.CONTENT_FIELDS)
     if not (change_summary or "").strip():
@@ -101,8 +102,6 @@ def model_card_new_version(*, actor, card: ModelCard, change_summary: str, **cha
         raise Conflict(f"{draft.public_id} (card v{draft.version}) is a draft; publish or discard it first.")
     base = versions.filter(status=Status.PUBLISHED).first() or versions.first()
     content = {**_content(base), **{k: v.strip() if isinstance(v, str) else v for k, v in changes.items()}}
-    if content == _content(base):
-        raise ValidationFailed({"non_field_errors": ["The new version changes nothing."]})
     new = ModelCard(
         project=card.project,
         use_case=card.use_case,
@@ -145,6 +144,8 @@ def model_card_publish(*, actor, card: ModelCard) -> ModelCard:
     previous = ModelCard.objects.filter(
         use_case=card.use_case_id, model_name=card.model_name, status=Status.PUBLISHED
     ).first()
+    if previous is not None and _content(previous) == _content(card):
+        raise ValidationFailed({"non_field_errors": [f"The draft changes nothing from {previous.public_id}."]})
     if previous is not None:
         previous.status, previous.closed_at = Status.SUPERSEDED, now
         tracked_save(previous, actor=actor, reason=f"superseded by card v{card.version}")

@@ -86,11 +86,12 @@ def test_one_card_per_model_and_one_draft_at_a_time(staff_user, project):
         svc.model_card_new_version(actor=staff_user, card=card, change_summary=" ")
 
 
-def test_new_version_must_change_something_and_discard_keeps_the_row(staff_user, project):
+def test_a_version_must_change_something_and_discard_keeps_the_row(staff_user, caio_user, project):
     card = ModelCardFactory(use_case__project=project, published=True)
-    with pytest.raises(ValidationFailed, match="changes nothing"):
-        svc.model_card_new_version(actor=staff_user, card=card, change_summary="c")
-    draft = svc.model_card_new_version(actor=staff_user, card=card, change_summary="c", evaluation="New eval")
+    draft = svc.model_card_new_version(actor=staff_user, card=card, change_summary="c")
+    with pytest.raises(ValidationFailed, match=f"The draft changes nothing from {card.public_id}"):
+        svc.model_card_publish(actor=caio_user, card=draft)
+    draft = svc.model_card_update_draft(actor=staff_user, card=draft, evaluation="New eval")
     with pytest.raises(ValidationFailed, match="reason"):
         svc.model_card_discard(actor=staff_user, card=draft, reason="")
     discarded = svc.model_card_discard(actor=staff_user, card=draft, reason="Superseded by retraining plan")
