@@ -18,6 +18,8 @@ from accountability.services import projects as project_svc
 from accountability.services import stakeholders as sh_svc
 from accountability.services import use_cases as uc_svc
 
+from . import _demo_evidence as demo_evidence
+
 Role = Membership.Role
 DEMO_PASSWORD = "icdev-demo-2026"  # noqa: S105 - demo data only; printed on purpose
 SEEDER = SystemActor("cli:load_demo")
@@ -49,6 +51,10 @@ class Command(BaseCommand):
             with transaction.atomic():
                 self.load_agency(users)
                 self.load_second_project(users)
+            created = True
+        if not demo_evidence.has_evidence():
+            with transaction.atomic():
+                demo_evidence.load_evidence(users)
             created = True
         logins = [
             {
@@ -295,6 +301,8 @@ class Command(BaseCommand):
                 },
             ],
         )
+        # The impact assessment is completed before deployment (M-25-21 §4(b)(ii)).
+        demo_evidence.screener_impact_assessment(users, screener)
         uc_svc.use_case_change_stage(
             actor=staff,
             use_case=screener,
