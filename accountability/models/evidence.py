@@ -96,6 +96,20 @@ class ModelCard(PublicIdMixin, TimestampedModel):
         return f"{self.public_id} · {self.model_name} {self.model_version} (card v{self.version}, {self.status})"
 
 
+class VendorArtefactsQuerySet(models.QuerySet):
+    def with_artefact_count(self):
+        """Annotate ``artefact_count``: how many of the four M-26-04 artefacts are on file (0–4)."""
+        supplied = [
+            models.Case(
+                models.When(~Q(**{name: ""}), then=models.Value(1)),
+                default=models.Value(0),
+                output_field=models.IntegerField(),
+            )
+            for name in VendorArtefacts.ARTEFACT_FIELDS
+        ]
+        return self.annotate(artefact_count=sum(supplied[1:], supplied[0]))
+
+
 class VendorArtefacts(PublicIdMixin, TimestampedModel):
     """What the vendor of a procured LLM supplied (OMB M-26-04 solicitation minimums), and whether the
     agency reviewed the vendor's model or system card (NIST AI 600-1 MG-3.1-005)."""
@@ -132,6 +146,8 @@ class VendorArtefacts(PublicIdMixin, TimestampedModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     history = HistoricalRecords()
+
+    objects = VendorArtefactsQuerySet.as_manager()
 
     class Meta:
         ordering = ["project__key", "id"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from decimal import Decimal
 
-from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from accountability.ledger.models import LedgerEntry
@@ -64,16 +64,7 @@ def model_card_completeness(actor, card: ModelCard) -> dict:
 
 def vendor_artefacts_list(actor, project: Project | None = None) -> QuerySet[VendorArtefacts]:
     """M-26-04 vendor artefacts, with ``artefact_count`` (0–4) annotated for filtering."""
-    supplied = sum(
-        (
-            Case(When(~Q(**{name: ""}), then=Value(1)), default=Value(0), output_field=IntegerField())
-            for name in VendorArtefacts.ARTEFACT_FIELDS
-        ),
-        Value(0, output_field=IntegerField()),
-    )
-    qs = VendorArtefacts.objects.select_related("project", "use_case", "card_reviewed_by").annotate(
-        artefact_count=supplied
-    )
+    qs = VendorArtefacts.objects.select_related("project", "use_case", "card_reviewed_by").with_artefact_count()
     return scoped(qs, actor, Perm.REGISTRY_VIEW, project)
 
 
@@ -133,9 +124,7 @@ def _ledger_anchors(entry_ids: list[str]) -> dict[str, str]:
 
 
 def provenance_chain_problems(use_case: AIUseCase, chunk: int = 500) -> Iterator[tuple[ProvenanceRecord, str]]:
-    """Each record of the chain with its problem ('' when verifiable): the content must hash to
-    ``record_hash``, ``previous_hash`` must be the previous record's hash, and the ledger entry must anchor
-    the same hash. Callers check access."""
+    """Each record of the use case's chain with its problem ('' when verifiable); callers check access."""
     qs = ProvenanceRecord.objects.filter(use_case=use_case).select_related("project", "use_case").order_by("sequence")
     expected_prev, expected_seq = GENESIS_HASH, 1
     last_seq = 0
@@ -292,8 +281,7 @@ def _determination_check(use_case: AIUseCase, risk_class: str | None) -> tuple[b
 
 
 def impact_report(actor, use_case: AIUseCase) -> dict:
-    """The impact picture of one use case (ai_impact_assessor): the latest assessment's score and class,
-    sections A–G still missing, review and risk-acceptance status, and whether the determination agrees."""
+    """The impact picture of one use case: score and class, missing sections A–G, review, acceptance, agreement."""
     require(actor, use_case.project, Perm.REGISTRY_VIEW)
     versions = ImpactAssessment.objects.filter(use_case=use_case).prefetch_related("developers").order_by("-version")
     latest = versions.first()

@@ -20,6 +20,7 @@ def require_on_use_case(actor, use_case: AIUseCase, perm: Perm, message: str | N
 
 
 def unknown_fields(given: dict, allowed) -> None:
+    """Refuse keyword arguments the service does not accept."""
     unknown = sorted(set(given) - set(allowed))
     if unknown:
         raise ValidationFailed({name: ["Unknown field."] for name in unknown})
@@ -49,4 +50,5 @@ def past_date(errors: dict, name: str, value, *, allow_none: bool = False) -> dt
 
 
 def days_after(day: dt.date, days: int) -> dt.date:
+    """The date ``days`` after ``day`` (due dates are stored when their clock starts)."""
     return day + dt.timedelta(days=days)

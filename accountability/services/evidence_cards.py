@@ -89,8 +89,7 @@ def model_card_update_draft(*, actor, card: ModelCard, **changes) -> ModelCard:
 
 @transaction.atomic
 def model_card_new_version(*, actor, card: ModelCard, change_summary: str, **changes) -> ModelCard:
-    """Insert version n+1 as a draft: the published (or latest) content with ``changes`` applied (the draft can
-    be edited before it is published)."""
+    """Insert version n+1 as a draft from the published (or latest) content with ``changes`` applied."""
     require_on_use_case(actor, card.use_case, Perm.EVIDENCE_EDIT)
     unknown_fields(changes, ModelCard.CONTENT_FIELDS)
     if not (change_summary or "").strip():
@@ -128,8 +127,7 @@ def model_card_new_version(*, actor, card: ModelCard, change_summary: str, **cha
 
 @transaction.atomic
 def model_card_publish(*, actor, card: ModelCard) -> ModelCard:
-    """Publish a complete draft; the previously published version is superseded. The author of a version
-    never publishes it (separation of duties)."""
+    """Publish a complete draft, superseding the published version; its author never publishes it."""
     require(actor, card.project, Perm.EVIDENCE_APPROVE, "Only governance staff or the CAIO publish model cards.")
     AIUseCase.objects.select_for_update().filter(pk=card.use_case_id).first()
     card = ModelCard.objects.get(pk=card.pk)

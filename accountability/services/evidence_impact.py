@@ -223,8 +223,7 @@ def _risk_acceptors(assessment: ImpactAssessment) -> list:
 def impact_assessment_review(
     *, actor, assessment: ImpactAssessment, comments: str, recommendation: str, reviewer_office: str = ""
 ) -> ImpactAssessment:
-    """Record the independent review (section F). The reviewer is the acting user, who must not be one of the
-    system's developers nor the assessment's author; the comments go to the risk acceptors."""
+    """Record the acting user's independent review (section F); developers and the author are refused."""
     require(actor, assessment.project, Perm.IMPACT_REVIEW, "Your role cannot review impact assessments.")
     if is_system(actor):
         raise NotAllowed("An independent review is signed by a person, not a system actor.")
@@ -270,8 +269,7 @@ def impact_assessment_review(
 def impact_assessment_accept_risk(
     *, actor, assessment: ImpactAssessment, statement: str, acceptor_title: str = ""
 ) -> ImpactAssessment:
-    """Sign the risk acceptance (section G): the CAIO or the use case's responsible official, never the
-    independent reviewer. The previously accepted version is superseded; the next reassessment is due."""
+    """Sign the risk acceptance (section G) as the CAIO or the responsible official, never the reviewer."""
     use_case = assessment.use_case
     is_official = not is_system(actor) and use_case.responsible_official_id == getattr(actor, "pk", None)
     if not (is_official and has_perm(actor, assessment.project, Perm.REGISTRY_VIEW)):
@@ -355,8 +353,7 @@ def impact_assessment_return(*, actor, assessment: ImpactAssessment, reason: str
 def impact_assessment_new_version(
     *, actor, assessment: ImpactAssessment, change_summary: str, **changes
 ) -> ImpactAssessment:
-    """Start a reassessment: draft version n+1 copying the latest version's content, developers and scores
-    (re-scored under the current policy), with ``changes`` applied."""
+    """Start a reassessment: draft version n+1 copying the latest content, developers and scores."""
     require_on_use_case(actor, assessment.use_case, Perm.EVIDENCE_EDIT)
     changes = _clean_content(changes)
     if not (change_summary or "").strip():

@@ -148,8 +148,7 @@ POLICY_FIELDS = set(ContentTracingPolicy.CONTENT_FIELDS)
 def content_tracing_policy_propose(
     *, actor, project: Project, change_summary: str = "", **content
 ) -> ContentTracingPolicy:
-    """Draft the next version of the project's content-tracing policy (the latest version's content with
-    ``content`` applied)."""
+    """Draft the project's next policy version: the latest version's content with ``content`` applied."""
     require(actor, project, Perm.EVIDENCE_EDIT)
     unknown = sorted(set(content) - POLICY_FIELDS)
     if unknown:

@@ -57,8 +57,8 @@ def waiver_issue(
     granted_on: dt.date | None = None,
     public_summary_url: str = "",
 ) -> Waiver:
-    """Waive named minimum practices for a high-impact use case, with a written determination and a
-    system-specific risk assessment. Recertification is due in a year, the OMB report in 30 days."""
+    """Waive named minimum practices of a high-impact use case (the active CAIO only)."""
+    # Recertification falls due in a year and the OMB report in 30 days; both dates are stored now.
     designation = _require_caio(actor, use_case.project)
     require_on_use_case(actor, use_case, Perm.WAIVER_ISSUE)
     errors: dict[str, list[str]] = {}
@@ -193,8 +193,7 @@ def waiver_revoke(*, actor, waiver: Waiver, reason: str, revoked_on: dt.date | N
 
 @transaction.atomic
 def waiver_record_omb_report(*, actor, waiver: Waiver, event: str, reported_on: dt.date) -> Waiver:
-    """Record the date the grant or the revocation was reported to OMB (due within 30 days; a late date is
-    recorded as it happened and shows as late)."""
+    """Record the date a grant or revocation was reported to OMB (a late date is recorded as it happened)."""
     require(actor, waiver.project, Perm.WAIVER_REPORT)
     waiver = Waiver.objects.select_for_update().get(pk=waiver.pk)
     errors: dict[str, list[str]] = {}

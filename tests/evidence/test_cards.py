@@ -144,3 +144,11 @@ def test_vendor_artefacts_only_for_procured_llms_and_review_needs_a_card(staff_u
     record = VendorArtefactsFactory(use_case__project=project, model_card_url="")
     with pytest.raises(InvalidTransition, match="no model or system card"):
         svc.vendor_artefacts_review_card(actor=staff_user, artefacts=record, notes="n")
+
+
+def test_artefact_count_is_a_queryset_annotation(project):
+    VendorArtefactsFactory(use_case__project=project, end_user_resources_url="https://v.example.com/help")
+    VendorArtefactsFactory(use_case__project=project, acceptable_use_policy_url="", model_card_url="")
+    counts = sorted(VendorArtefacts.objects.with_artefact_count().values_list("artefact_count", flat=True))
+    assert counts == [0, 3]
+    assert VendorArtefacts.objects.with_artefact_count().filter(artefact_count__gte=2).count() == 1

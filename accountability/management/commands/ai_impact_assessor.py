@@ -21,22 +21,26 @@ class Command(ServiceCommand):
     actions = ["use_case_id", "all"]
 
     def add_action_arguments(self, parser):
+        """--project-id with --use-case-id or --all."""
         parser.add_argument("--project-id", help="Project key, e.g. proj-101 (required).")
         actions = parser.add_argument_group("actions (choose one)")
         actions.add_argument("--use-case-id", help="One use case (UC-00001).")
         actions.add_argument("--all", action="store_true", help="Every use case of the project that is not retired.")
 
     def project(self, actor, opts):
+        """The --project-id project, visible to the actor."""
         if not opts.get("project_id"):
             raise CommandError("--project-id is required.")
         return sel.project_get(actor, opts["project_id"])
 
     def do_use_case_id(self, actor, opts):
+        """Report one use case."""
         project = self.project(actor, opts)
         report = ev.impact_report(actor, sel.use_case_get(actor, opts["use_case_id"], project))
         return report, self._table(f"Impact assessment of {report['use_case_id']}", [report])
 
     def do_all(self, actor, opts):
+        """Report every use case of the project that is not retired, with a summary."""
         project = self.project(actor, opts)
         reports = ev.impact_reports(actor, project)
         classes = [r["risk_class"] or "unscored" for r in reports]
