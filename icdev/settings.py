@@ -188,6 +188,11 @@ SPECTACULAR_SETTINGS = {
         "PlanVersionStatusEnum": "accountability.models.registry.OversightPlanVersion.Status",
         "ObligationStatusEnum": "accountability.models.registry.ContractualObligation.Status",
         "CAIOStatusEnum": "accountability.models.registry.CAIODesignation.Status",
+        "AppealStatusEnum": "accountability.models.appeals.Appeal.Status",
+        "EthicsReviewStatusEnum": "accountability.models.ethics.EthicsReview.Status",
+        "WorkflowTaskStatusEnum": "viewflow.workflow.status.STATUS",
+        "EthicsVersionOutcomeEnum": "accountability.models.ethics.EthicsReviewVersion.Outcome",
+        "EthicsDecisionEnum": "accountability.models.ethics.Decision",
     },
 }
 

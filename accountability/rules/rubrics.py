@@ -23,6 +23,11 @@ def rubric_choices() -> list[tuple[str, int]]:
     return [(r["key"], r["version"]) for r in policy()["ethics"]["rubrics"]]
 
 
+def quorum_names() -> list[str]:
+    """Names of the quorum rules in the policy."""
+    return sorted(policy()["ethics"]["quorum_rules"])
+
+
 def rubric_snapshot(key: str = "", version: int | None = None) -> dict | None:
     """The rubric ``key`` at ``version`` (its latest version when omitted); the default rubric for ''."""
     section = policy()["ethics"]
