@@ -134,7 +134,7 @@ def quorum_check(rule: dict, board: list[dict], scored_disciplines: list[str]) -
         reasons.append(f"{len(scored_disciplines)} of the {needed} scores the quorum needs")
     for discipline in rule.get("required_disciplines", []):
         if discipline not in scored_disciplines:
-            reasons.append(f"no score from a {discipline.replace('_', ' ')} member")
+            reasons.append(f"no {discipline.replace('_', '-')} score")
     return reasons
 
 

@@ -35,3 +35,24 @@ def board(project):
 @pytest.fixture
 def other_use_case(other_project):
     return UseCaseFactory(project=other_project, name="Other agency's screener", high_impact=True)
+
+
+@pytest.fixture
+def appeal(project, use_case, appellant_user, staff_user):
+    """An appeal submitted by the appellant (staff_user exists, so the coordinators are notified)."""
+    from .factories import submit_appeal
+
+    return submit_appeal(appellant_user, project, use_case)
+
+
+@pytest.fixture
+def under_review(appeal, staff_user, reviewer_user):
+    """The appeal with its reviewer assigned."""
+    from accountability.services import appeals as appeal_svc
+
+    return appeal_svc.appeal_assign_reviewer(actor=staff_user, appeal=appeal, reviewer=reviewer_user)
+
+
+def steps(subject) -> dict:
+    """{step name: status} of a process, later rows of a name winning; readable in asserts."""
+    return {t.flow_task.name: t.status for t in subject.process.task_set.order_by("pk")}
