@@ -81,7 +81,7 @@ def submit_appeal(actor, project, use_case=None, **kwargs) -> Appeal:
 
 def board_spec(*users, disciplines=None) -> list[dict]:
     """Board seats for ``users``: the last one represents the affected community unless told otherwise."""
-    disciplines = disciplines or (["legal", "technical", "domain"][: len(users) - 1] + ["affected_community"])
+    disciplines = disciplines or [*["legal", "technical", "domain"][: len(users) - 1], "affected_community"]
     return [
         {
             "user": user,

@@ -51,7 +51,8 @@ def test_submit_assign_resolve_and_notify(project, use_case, appellant_user, sta
     appeal_svc.appeal_resolve(actor=reviewer_user, appeal=appeal, outcome="upheld", resolution="Reversed.")
     appeal.refresh_from_db()
     assert (appeal.status, appeal.outcome, appeal.resolution) == (Status.RESOLVED, "upheld", "Reversed.")
-    assert appeal.resolved_at is not None and appeal.resolved_by == reviewer_user
+    assert appeal.resolved_at is not None
+    assert appeal.resolved_by == reviewer_user
     assert appeal.process.status == "DONE"
     assert steps(appeal) == {
         "start": "DONE",

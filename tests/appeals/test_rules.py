@@ -127,14 +127,19 @@ def test_quorum_needs_count_fraction_and_disciplines():
     assert rubrics.quorum_feasible(rule, board[:2]) == ["no affected-community score"]
 
 
+def _policy_data() -> dict:
+    with open(settings.ICDEV_ACCOUNTABILITY_CONFIG, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
 def test_the_policy_refuses_incoherent_rubrics_and_unknown_defaults(tmp_path):
-    data = yaml.safe_load(open(settings.ICDEV_ACCOUNTABILITY_CONFIG, encoding="utf-8"))
+    data = _policy_data()
     data["ethics"]["rubrics"][0]["criteria"].append(dict(data["ethics"]["rubrics"][0]["criteria"][0]))
     path = tmp_path / "policy.yaml"
     path.write_text(yaml.safe_dump(data))
     with pytest.raises(ImproperlyConfigured, match="criterion ids must be unique"):
         load_policy(path)
-    data = yaml.safe_load(open(settings.ICDEV_ACCOUNTABILITY_CONFIG, encoding="utf-8"))
+    data = _policy_data()
     data["calendar"]["timezone"] = "Mars/Olympus"
     data["ethics"]["default_quorum"] = "nope"
     path.write_text(yaml.safe_dump(data))
@@ -144,7 +149,7 @@ def test_the_policy_refuses_incoherent_rubrics_and_unknown_defaults(tmp_path):
     path.write_text(yaml.safe_dump(data))
     with pytest.raises(ImproperlyConfigured, match="no quorum rule 'nope'"):
         load_policy(path)
-    data = yaml.safe_load(open(settings.ICDEV_ACCOUNTABILITY_CONFIG, encoding="utf-8"))
+    data = _policy_data()
     data["appeals"]["assignment_sla_business_days"] = 0
     path.write_text(yaml.safe_dump(data))
     with pytest.raises(ImproperlyConfigured, match="appeals/assignment_sla_business_days"):
