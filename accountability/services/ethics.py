@@ -33,9 +33,11 @@ def _url(review: EthicsReview) -> str:
     return f"/portal/ethics-reviews/{review.public_id}/"
 
 
-def _role_holders(review: EthicsReview, perm: Perm) -> list:
+def _role_holders(review: EthicsReview, perm: Perm, *, with_submitter: bool = False) -> list:
     users = get_user_model().objects.filter(icdev_memberships__project=review.project, is_active=True).distinct()
-    return [u for u in users if has_perm(u, review.project, perm) and u.pk != review.submitted_by_id]
+    return [
+        u for u in users if has_perm(u, review.project, perm) and (with_submitter or u.pk != review.submitted_by_id)
+    ]
 
 
 def _locked(review: EthicsReview) -> EthicsReview:
@@ -334,7 +336,7 @@ def ethics_score_record_missed(*, actor, review: EthicsReview, member_id: int, v
         changes={"version": version, "member": member.user.get_username()},
     )
     notification_send(
-        recipients=_role_holders(review, Perm.ETHICS_MANAGE),
+        recipients=_role_holders(review, Perm.ETHICS_MANAGE, with_submitter=True),
         kind="ethics.score_missed",
         project=review.project,
         subject=f"{member.user.get_username()} missed the scoring deadline of {review.public_id}",
