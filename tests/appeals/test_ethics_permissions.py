@@ -77,7 +77,9 @@ def test_a_stakeholder_seat_belongs_to_the_reviewed_use_case(project, use_case, 
 
 
 def test_a_board_that_can_never_reach_quorum_does_not_start(use_case, staff_user, board, ledger_count):
-    review = create_review(staff_user, use_case, board[:2], start=False)  # no affected-community seat
+    review = ethics_svc.ethics_review_create(  # no affected-community seat
+        actor=staff_user, use_case=use_case, summary="s", board=board_spec(*board[:2], disciplines=["legal", "domain"])
+    )
     assert review.status == EthicsReview.Status.PENDING
     _denied(
         lambda: ethics_svc.ethics_review_start(actor=staff_user, review=review),
