@@ -232,24 +232,24 @@ class EthicsReviewViewSet(mixins.ListModelMixin, ScopedViewSet):
     def get_queryset(self):
         return ethics_sel.ethics_review_list(self.request.user).prefetch_related("board__user", "board__stakeholder")
 
-    def detail(self, review, code=status.HTTP_200_OK):
+    def detail_response(self, review, code=status.HTTP_200_OK):
         return self.out(review, EthicsReviewDetailSerializer, code)
 
     def retrieve(self, request, pk=None):
-        return self.detail(self.get_object())
+        return self.detail_response(self.get_object())
 
     @extend_schema(request=EthicsReviewCreateSerializer, responses=EthicsReviewDetailSerializer)
     def create(self, request):
         """Create a review of a use case with its board (and start scoring unless ``start`` is false)."""
         data = _valid(EthicsReviewCreateSerializer, request)
         review = ethics_svc.ethics_review_create(actor=request.user, **data)
-        return self.detail(review, status.HTTP_201_CREATED)
+        return self.detail_response(review, status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=EthicsReviewDetailSerializer)
     @action(detail=True, methods=["post"])
     def start(self, request, pk=None):
         """Start a pending review."""
-        return self.detail(ethics_svc.ethics_review_start(actor=request.user, review=self.get_object()))
+        return self.detail_response(ethics_svc.ethics_review_start(actor=request.user, review=self.get_object()))
 
     @extend_schema(request=BoardSeatSerializer, responses=EthicsReviewDetailSerializer)
     @action(detail=True, methods=["post"])
@@ -257,7 +257,9 @@ class EthicsReviewViewSet(mixins.ListModelMixin, ScopedViewSet):
         """Add a board member to a pending review."""
         review = self.get_object()
         ethics_svc.ethics_review_add_member(actor=request.user, review=review, **_valid(BoardSeatSerializer, request))
-        return self.detail(ethics_sel.ethics_review_get(request.user, review.public_id), status.HTTP_201_CREATED)
+        return self.detail_response(
+            ethics_sel.ethics_review_get(request.user, review.public_id), status.HTTP_201_CREATED
+        )
 
     @extend_schema(request=ScoreInputSerializer, responses=ScoreSerializer)
     @action(detail=True, methods=["post"])
@@ -272,14 +274,18 @@ class EthicsReviewViewSet(mixins.ListModelMixin, ScopedViewSet):
     def decide(self, request, pk=None):
         """Decide on the tallied version (deciders other than the submitter)."""
         data = _valid(DecideSerializer, request)
-        return self.detail(ethics_svc.ethics_review_decide(actor=request.user, review=self.get_object(), **data))
+        return self.detail_response(
+            ethics_svc.ethics_review_decide(actor=request.user, review=self.get_object(), **data)
+        )
 
     @extend_schema(request=ReviseSerializer, responses=EthicsReviewDetailSerializer)
     @action(detail=True, methods=["post"])
     def revise(self, request, pk=None):
         """Submit the next version after changes were requested (the submitter)."""
         data = _valid(ReviseSerializer, request)
-        return self.detail(ethics_svc.ethics_review_revise(actor=request.user, review=self.get_object(), **data))
+        return self.detail_response(
+            ethics_svc.ethics_review_revise(actor=request.user, review=self.get_object(), **data)
+        )
 
     @extend_schema(responses=TaskSerializer(many=True))
     @action(detail=True, methods=["get"])

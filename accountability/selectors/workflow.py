@@ -100,8 +100,8 @@ def task_list(actor, box: str = "all") -> QuerySet[WorkflowTask]:
         return task_inbox(actor).order_by("created", "pk")
     if box == "queue":
         return task_queue(actor).order_by("created", "pk")
-    ids = task_inbox(actor).values("pk").union(task_queue(actor).values("pk"))
-    return _base().filter(pk__in=ids).order_by("created", "pk")
+    inbox, queue = task_inbox(actor).order_by().values("pk"), task_queue(actor).order_by().values("pk")
+    return _base().filter(Q(pk__in=inbox) | Q(pk__in=queue)).order_by("created", "pk")
 
 
 def task_visible(actor) -> QuerySet[WorkflowTask]:
