@@ -10,11 +10,12 @@ import datetime as dt
 from django.shortcuts import redirect
 from django.utils import timezone
 from viewflow import this
-from viewflow.workflow import flow, lock
+from viewflow.workflow import flow
 from viewflow.workflow.activation import Activation
 from viewflow.workflow.nodes.split import SplitActivation
 
 from accountability.actors import SystemActor
+from accountability.flow_lock import process_lock
 from accountability.models import AppealProcess, BoardMember, EthicsReviewProcess
 from accountability.selectors import ethics as ethics_sel
 from accountability.services import appeals as appeal_svc
@@ -34,7 +35,7 @@ class AppealFlow(flow.Flow):
     """Appeal of an AI decision: assign a reviewer (business-day SLA), review, escalate, close."""
 
     process_class = AppealProcess
-    lock_impl = lock.select_for_update_lock
+    lock_impl = process_lock  # select_for_update on the process row (see accountability.flow_lock)
     process_title = "Appeal"
 
     start = flow.StartHandle(this.begin).Next(this.assign_reviewer)
@@ -97,7 +98,7 @@ class EthicsReviewFlow(flow.Flow):
     and a revise-and-rescore loop when changes are requested."""
 
     process_class = EthicsReviewProcess
-    lock_impl = lock.select_for_update_lock
+    lock_impl = process_lock  # select_for_update on the process row (see accountability.flow_lock)
     process_title = "Ethics review"
 
     start = flow.StartHandle(this.begin).Next(this.open_round)

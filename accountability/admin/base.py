@@ -185,7 +185,8 @@ class ProjectScopedAdmin(SimpleHistoryAdmin):
         change_url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk])
         initial = action.initial(request, obj) if action.initial else {}
         extra = action.form_kwargs(request, obj) if action.form_kwargs else {}
-        form = action.form_class(request.POST or None, initial=initial, **extra)
+        data = request.POST if request.method == "POST" else None  # a button without fields posts nothing
+        form = action.form_class(data, initial=initial, **extra)
         if request.method == "POST" and form.is_valid():
             try:
                 message = action.run(self, request, obj, form.cleaned_data)

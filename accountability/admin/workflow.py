@@ -65,7 +65,7 @@ def process_summary(subject) -> str:
         "<th>created</th><th>finished</th><th>timer</th></tr></thead><tbody>{}</tbody></table>",
         process.pk,
         process.status,
-        format_html(" · finished {:%Y-%m-%d %H:%M}", process.finished) if process.finished else "",
+        format_html(" · finished {}", f"{process.finished:%Y-%m-%d %H:%M}") if process.finished else "",
         format_html_join("", "<tr>" + "<td>{}</td>" * 7 + "</tr>", rows),
     )
 

@@ -66,7 +66,7 @@ def _notify_appellant(appeal: Appeal, *, kind: str, subject: str, body: str) -> 
 
 
 def _locked(appeal: Appeal) -> Appeal:
-    return Appeal.objects.select_for_update().select_related("project", "use_case").get(pk=appeal.pk)
+    return Appeal.objects.select_for_update(of=("self",)).select_related("project", "use_case").get(pk=appeal.pk)
 
 
 def _clean_text(value, field: str, *, required: bool = True, limit: int = 10000) -> str:

@@ -41,7 +41,7 @@ def _role_holders(review: EthicsReview, perm: Perm, *, with_submitter: bool = Fa
 
 
 def _locked(review: EthicsReview) -> EthicsReview:
-    return EthicsReview.objects.select_for_update().select_related("project", "use_case").get(pk=review.pk)
+    return EthicsReview.objects.select_for_update(of=("self",)).select_related("project", "use_case").get(pk=review.pk)
 
 
 def _text(value, field: str, *, required: bool = True) -> str:
