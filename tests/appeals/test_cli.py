@@ -54,7 +54,7 @@ def test_submit_list_and_resolve_an_appeal(project, appellant_user, staff_user, 
     assert code == 0
     assert (json.loads(out)["status"], json.loads(out)["resolution"]) == ("resolved", "Decision reversed")
     code, out, _ = run("--project-id", project.key, "--list-appeals", user=staff_user)
-    assert "APL-00001" in out
+    assert submitted["id"] in out
     assert "resolved" in out
 
 
