@@ -16,6 +16,7 @@ from accountability.exceptions import NotAllowed
 from accountability.ledger.models import LedgerEntry
 from accountability.models import Appeal, Notification
 from accountability.services import appeals as appeal_svc
+from accountability.services.workflow import workflow_report_stalled
 
 from .conftest import steps
 from .factories import submit_appeal
@@ -110,3 +111,16 @@ def test_the_celery_tasks_keep_their_stable_names():
     assert tasks.workflow_fire_due_timers_task.name == "workflow.fire_due_timers"
     assert tasks.appeal_sla_sweep_task.name == "appeals.sla_sweep"
     assert tasks.workflow_report_stalled_task.name == "workflow.report_stalled"
+
+
+def test_steps_that_failed_in_the_background_are_reported_once(appeal, staff_user, reviewer_user):
+    timer = appeal.process.task_set.get(flow_task_type="TIMER")
+    timer.status = "ERROR"  # what the dispatcher records when a background step raises
+    timer.save()
+    assert tasks.workflow_report_stalled_task.delay().get() == 1
+    assert tasks.workflow_report_stalled_task.delay().get() == 0
+    note = Notification.objects.get(kind="workflow.stalled")
+    assert note.recipient == staff_user
+    assert note.subject == f"The process of {appeal.public_id} stalled at 'assign_reviewer__timeout'"
+    with pytest.raises(NotAllowed):
+        workflow_report_stalled(actor=reviewer_user)
