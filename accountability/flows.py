@@ -18,8 +18,10 @@ from accountability.actors import SystemActor
 from accountability.flow_lock import process_lock
 from accountability.models import AppealProcess, BoardMember, EthicsReviewProcess
 from accountability.selectors import ethics as ethics_sel
+from accountability.services import appeal_sla
 from accountability.services import appeals as appeal_svc
 from accountability.services import ethics as ethics_svc
+from accountability.services import ethics_scores as scores_svc
 
 FLOW_ACTOR = SystemActor("workflow:flow")
 
@@ -59,7 +61,7 @@ class AppealFlow(flow.Flow):
         return activation.process.appeal.assignment_due_at
 
     def on_assignment_breach(self, activation):
-        appeal_svc.appeal_flag_assignment_breach(actor=appeal_svc.SLA_ACTOR, appeal=activation.process.appeal)
+        appeal_sla.appeal_flag_assignment_breach(actor=appeal_sla.SLA_ACTOR, appeal=activation.process.appeal)
 
     def reviewer_of(self, activation):
         return activation.process.appeal.reviewer
@@ -133,8 +135,8 @@ class EthicsReviewFlow(flow.Flow):
     def on_missed_score(self, activation):
         timer = activation.task.previous.get()  # the fired boundary timer; its previous is the scoring task
         host = timer.previous.get()
-        ethics_svc.ethics_score_record_missed(
-            actor=ethics_svc.TIMEOUT_ACTOR,
+        scores_svc.ethics_score_record_missed(
+            actor=scores_svc.TIMEOUT_ACTOR,
             review=activation.process.review,
             member_id=host.data["member_id"],
             version=host.data["version"],
@@ -144,7 +146,7 @@ class EthicsReviewFlow(flow.Flow):
         return ethics_sel.round_can_close_early(activation.process.review)
 
     def on_tally(self, activation):
-        ethics_svc.ethics_review_tally(actor=FLOW_ACTOR, review=activation.process.review)
+        scores_svc.ethics_review_tally(actor=FLOW_ACTOR, review=activation.process.review)
 
     def changes_requested(self, activation) -> bool:
         return activation.process.review.status == activation.process.review.Status.REQUIRES_CHANGES

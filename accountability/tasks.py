@@ -6,7 +6,7 @@ from celery import shared_task
 from viewflow.workflow.timers import fire_due_timers
 
 from accountability.actors import SystemActor
-from accountability.services import appeals as appeal_svc
+from accountability.services import appeal_sla
 from accountability.services import workflow as workflow_svc
 
 
@@ -19,7 +19,7 @@ def workflow_fire_due_timers_task() -> int:
 @shared_task(name="appeals.sla_sweep", ignore_result=True)
 def appeal_sla_sweep_task() -> dict:
     """Safety net behind the flow timers: flag and notify missed appeal deadlines once each."""
-    return appeal_svc.appeal_sla_sweep(actor=SystemActor("celery:appeal-sla"))
+    return appeal_sla.appeal_sla_sweep(actor=SystemActor("celery:appeal-sla"))
 
 
 @shared_task(name="workflow.report_stalled", ignore_result=True)

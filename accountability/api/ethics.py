@@ -14,6 +14,7 @@ from accountability.permissions import Perm, has_perm
 from accountability.selectors import ethics as ethics_sel
 from accountability.selectors import workflow as task_sel
 from accountability.services import ethics as ethics_svc
+from accountability.services import ethics_scores as scores_svc
 
 from .fields import StakeholderIdField, UseCaseIdField, UsernameField
 from .steps import TaskSerializer
@@ -266,7 +267,7 @@ class EthicsReviewViewSet(mixins.ListModelMixin, ScopedViewSet):
     def scores(self, request, pk=None):
         """Submit your score for the current version, or recuse with a declared conflict of interest."""
         data = _valid(ScoreInputSerializer, request)
-        score = ethics_svc.ethics_score_submit(actor=request.user, review=self.get_object(), **data)
+        score = scores_svc.ethics_score_submit(actor=request.user, review=self.get_object(), **data)
         return Response(ScoreSerializer(score).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=DecideSerializer, responses=EthicsReviewDetailSerializer)

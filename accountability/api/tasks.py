@@ -15,6 +15,7 @@ from accountability.exceptions import InvalidTransition
 from accountability.selectors import workflow as task_sel
 from accountability.services import appeals as appeal_svc
 from accountability.services import ethics as ethics_svc
+from accountability.services import ethics_scores as scores_svc
 from accountability.services import workflow as workflow_svc
 
 from . import appeals as appeal_api
@@ -40,7 +41,7 @@ def _escalated(actor, subject, data):
 
 
 def _score(actor, subject, data):
-    return ethics_svc.ethics_score_submit(actor=actor, review=subject, **data)
+    return scores_svc.ethics_score_submit(actor=actor, review=subject, **data)
 
 
 def _decide(actor, subject, data):

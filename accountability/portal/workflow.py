@@ -20,6 +20,7 @@ from accountability.selectors import registry as reg_sel
 from accountability.selectors import workflow as task_sel
 from accountability.services import appeals as appeal_svc
 from accountability.services import ethics as ethics_svc
+from accountability.services import ethics_scores as scores_svc
 
 from . import forms as f
 
@@ -214,7 +215,7 @@ def review_score(request, public_id):
     form = f.ScoreForm(request.POST or None, rubric=review.rubric)
 
     def submit():
-        ethics_svc.ethics_score_submit(
+        scores_svc.ethics_score_submit(
             actor=request.user,
             review=review,
             conflict_of_interest=form.cleaned_data["conflict_of_interest"],

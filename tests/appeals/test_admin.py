@@ -8,6 +8,8 @@ from django.contrib import admin
 from viewflow.workflow.models import Process, Task
 
 from accountability.models import Appeal, EthicsReview, WorkflowTask
+from accountability.services import appeals as appeal_svc
+from accountability.services import ethics_scores as scores_svc
 
 from .factories import GOOD, create_review, submit_appeal
 
@@ -44,8 +46,6 @@ def test_the_appeal_page_shows_the_process_and_assigns_through_the_service(
 
 
 def test_the_caio_decides_an_escalation_in_the_admin(client, under_review, reviewer_user, caio_user):
-    from accountability.services import appeals as appeal_svc
-
     appeal_svc.appeal_escalate(actor=reviewer_user, appeal=under_review, reason="Rights impact.")
     client.force_login(caio_user)
     page = client.get(f"/admin/accountability/appeal/{under_review.pk}/change/").content.decode()
@@ -101,10 +101,8 @@ def test_the_review_page_and_its_actions(client, use_case, staff_user, caio_user
     page = client.get(f"/admin/accountability/ethicsreview/{review.pk}/change/").content.decode()
     assert "Start the review" in page
     assert _do(client, "ethicsreview", review, "start", {}).status_code == 302
-    from accountability.services import ethics as ethics_svc
-
     for user in board:
-        ethics_svc.ethics_score_submit(actor=user, review=review, conflict_of_interest="none", scores=GOOD)
+        scores_svc.ethics_score_submit(actor=user, review=review, conflict_of_interest="none", scores=GOOD)
     client.force_login(caio_user)
     response = _do(client, "ethicsreview", review, "decide", {"outcome": "approve", "findings": "Sound."})
     assert response.status_code == 302

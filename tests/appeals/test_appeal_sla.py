@@ -15,6 +15,7 @@ from accountability.actors import SystemActor
 from accountability.exceptions import NotAllowed
 from accountability.ledger.models import LedgerEntry
 from accountability.models import Appeal, Notification
+from accountability.services import appeal_sla
 from accountability.services import appeals as appeal_svc
 from accountability.services.workflow import workflow_report_stalled
 
@@ -47,7 +48,7 @@ def test_the_timer_flags_and_notifies_the_breach_once(project, appellant_user, s
     breach = dt.datetime(2026, 6, 12, 15, 1, tzinfo=ET)
     with time_machine.travel(breach, tick=False):
         assert fire_due_timers() == 1
-        assert appeal_svc.appeal_sla_sweep(actor=SWEEPER) == {"assignment": 0, "decision": 0}
+        assert appeal_sla.appeal_sla_sweep(actor=SWEEPER) == {"assignment": 0, "decision": 0}
     appeal = Appeal.objects.get(pk=appeal.pk)
     assert appeal.assignment_breached_at == breach
     assert appeal.sla_notified_at == breach
@@ -67,7 +68,7 @@ def test_an_assignment_in_time_disarms_the_timer(project, appellant_user, staff_
         appeal_svc.appeal_assign_reviewer(actor=staff_user, appeal=appeal, reviewer=reviewer_user)
     with time_machine.travel(dt.datetime(2026, 6, 20, tzinfo=ET), tick=False):
         assert fire_due_timers() == 0
-        assert appeal_svc.appeal_sla_sweep(actor=SWEEPER) == {"assignment": 0, "decision": 0}
+        assert appeal_sla.appeal_sla_sweep(actor=SWEEPER) == {"assignment": 0, "decision": 0}
     assert Appeal.objects.get(pk=appeal.pk).assignment_breached_at is None
     assert _breach_notes(staff_user) == 0
 
@@ -90,10 +91,10 @@ def test_the_decision_deadline_is_swept(project, appellant_user, staff_user, rev
         appeal = submit_appeal(appellant_user, project)
         appeal_svc.appeal_assign_reviewer(actor=staff_user, appeal=appeal, reviewer=reviewer_user)
     with time_machine.travel(dt.datetime(2026, 7, 1, 8, 59, tzinfo=ET), tick=False):
-        assert appeal_svc.appeal_sla_sweep(actor=SWEEPER) == {"assignment": 0, "decision": 0}
+        assert appeal_sla.appeal_sla_sweep(actor=SWEEPER) == {"assignment": 0, "decision": 0}
     with time_machine.travel(dt.datetime(2026, 7, 1, 9, 1, tzinfo=ET), tick=False):
-        assert appeal_svc.appeal_sla_sweep(actor=SWEEPER) == {"assignment": 0, "decision": 1}
-        assert appeal_svc.appeal_sla_sweep(actor=SWEEPER) == {"assignment": 0, "decision": 0}
+        assert appeal_sla.appeal_sla_sweep(actor=SWEEPER) == {"assignment": 0, "decision": 1}
+        assert appeal_sla.appeal_sla_sweep(actor=SWEEPER) == {"assignment": 0, "decision": 0}
     assert Notification.objects.filter(recipient=reviewer_user, kind="appeal.decision_overdue").count() == 1
     assert Appeal.objects.get(pk=appeal.pk).decision_breached_at is not None
 
@@ -101,9 +102,9 @@ def test_the_decision_deadline_is_swept(project, appellant_user, staff_user, rev
 def test_people_do_not_run_the_sweep_or_flag_breaches(appeal, staff_user, reviewer_user, ledger_count):
     entries = ledger_count()
     with pytest.raises(NotAllowed):
-        appeal_svc.appeal_sla_sweep(actor=staff_user)
+        appeal_sla.appeal_sla_sweep(actor=staff_user)
     with pytest.raises(NotAllowed):
-        appeal_svc.appeal_flag_assignment_breach(actor=reviewer_user, appeal=appeal)
+        appeal_sla.appeal_flag_assignment_breach(actor=reviewer_user, appeal=appeal)
     assert ledger_count() == entries
 
 

@@ -12,7 +12,7 @@ from accountability.exceptions import Conflict, InvalidTransition
 from accountability.ledger.models import LedgerEntry
 from accountability.models import Appeal, EthicsReview, RubricScore
 from accountability.services import appeals as appeal_svc
-from accountability.services import ethics as ethics_svc
+from accountability.services import ethics_scores as scores_svc
 
 from .factories import GOOD, create_review, submit_appeal
 
@@ -66,7 +66,7 @@ def test_one_member_submits_the_same_score_twice_at_once(project, use_case, staf
     review = create_review(staff_user, use_case, board)
 
     def submit():
-        ethics_svc.ethics_score_submit(actor=board[0], review=review, conflict_of_interest="none", scores=GOOD)
+        scores_svc.ethics_score_submit(actor=board[0], review=review, conflict_of_interest="none", scores=GOOD)
 
     assert _race(submit, submit).count("ok") == 1
     assert RubricScore.objects.filter(review=review).count() == 1
@@ -74,10 +74,10 @@ def test_one_member_submits_the_same_score_twice_at_once(project, use_case, staf
 
 def test_the_last_two_scores_at_once_close_the_round_once(project, use_case, staff_user, board):
     review = create_review(staff_user, use_case, board)
-    ethics_svc.ethics_score_submit(actor=board[0], review=review, conflict_of_interest="none", scores=GOOD)
+    scores_svc.ethics_score_submit(actor=board[0], review=review, conflict_of_interest="none", scores=GOOD)
     results = _race(
         *(
-            lambda user=user: ethics_svc.ethics_score_submit(
+            lambda user=user: scores_svc.ethics_score_submit(
                 actor=user, review=EthicsReview.objects.get(pk=review.pk), conflict_of_interest="none", scores=GOOD
             )
             for user in board[1:]

@@ -17,6 +17,7 @@ from accountability.ledger.models import LedgerEntry
 from accountability.models import AIUseCase, EthicsReview, EthicsReviewVersion, Notification, RubricScore
 from accountability.selectors import workflow as task_sel
 from accountability.services import ethics as ethics_svc
+from accountability.services import ethics_scores as scores_svc
 from accountability.services import use_cases as uc_svc
 from tests.factories import PlanVersionFactory
 
@@ -27,7 +28,7 @@ Status = EthicsReview.Status
 
 
 def _score(user, review, scores=GOOD, **kwargs):
-    return ethics_svc.ethics_score_submit(
+    return scores_svc.ethics_score_submit(
         actor=user, review=review, conflict_of_interest="none", scores=scores, **kwargs
     )
 
@@ -134,7 +135,7 @@ def test_without_quorum_only_changes_can_be_requested(project, use_case, staff_u
     review = create_review(staff_user, use_case, board)
     _score(board[0], review, TOP)
     _score(board[1], review, TOP)
-    ethics_svc.ethics_score_submit(
+    scores_svc.ethics_score_submit(
         actor=board[2], review=review, conflict_of_interest="declared", conflict_details="I advised the vendor."
     )
     version = review.versions.get(version=1)

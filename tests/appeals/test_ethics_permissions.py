@@ -9,6 +9,7 @@ from accountability.exceptions import InvalidTransition, NotAllowed, NotFound, V
 from accountability.models import EthicsReview, Membership, RubricScore
 from accountability.selectors import ethics as ethics_sel
 from accountability.services import ethics as ethics_svc
+from accountability.services import ethics_scores as scores_svc
 from tests.factories import StakeholderFactory
 
 from .conftest import steps
@@ -117,7 +118,7 @@ def test_a_started_review_keeps_its_board_and_does_not_start_twice(review, staff
 def test_only_board_members_score(request, who, error, review, ledger_count):
     actor = request.getfixturevalue(who)
     _denied(
-        lambda: ethics_svc.ethics_score_submit(actor=actor, review=review, conflict_of_interest="none", scores=GOOD),
+        lambda: scores_svc.ethics_score_submit(actor=actor, review=review, conflict_of_interest="none", scores=GOOD),
         review,
         ledger_count,
         error,
@@ -138,15 +139,15 @@ def test_only_board_members_score(request, who, error, review, ledger_count):
 def test_invalid_scores_write_nothing(kwargs, field, review, board, ledger_count):
     before, entries = _state(review), ledger_count()
     with pytest.raises(ValidationFailed) as exc:
-        ethics_svc.ethics_score_submit(actor=board[0], review=review, **kwargs)
+        scores_svc.ethics_score_submit(actor=board[0], review=review, **kwargs)
     assert field in exc.value.errors
     assert (_state(review), ledger_count()) == (before, entries)
 
 
 def test_a_member_scores_once_per_version(review, board, ledger_count):
-    ethics_svc.ethics_score_submit(actor=board[0], review=review, conflict_of_interest="none", scores=GOOD)
+    scores_svc.ethics_score_submit(actor=board[0], review=review, conflict_of_interest="none", scores=GOOD)
     _denied(
-        lambda: ethics_svc.ethics_score_submit(actor=board[0], review=review, conflict_of_interest="none", scores=TOP),
+        lambda: scores_svc.ethics_score_submit(actor=board[0], review=review, conflict_of_interest="none", scores=TOP),
         review,
         ledger_count,
         InvalidTransition,
@@ -165,7 +166,7 @@ def test_a_member_scores_once_per_version(review, board, ledger_count):
 )
 def test_deciders_hold_the_role_and_are_not_the_submitter(request, who, error, review, board, ledger_count):
     for user in board:
-        ethics_svc.ethics_score_submit(actor=user, review=review, conflict_of_interest="none", scores=GOOD)
+        scores_svc.ethics_score_submit(actor=user, review=review, conflict_of_interest="none", scores=GOOD)
     actor = request.getfixturevalue(who)
     _denied(
         lambda: ethics_svc.ethics_review_decide(actor=actor, review=review, outcome="reject", findings="x"),
@@ -177,7 +178,7 @@ def test_deciders_hold_the_role_and_are_not_the_submitter(request, who, error, r
 
 def test_another_coordinator_may_decide(review, board, staff_user2):
     for user in board:
-        ethics_svc.ethics_score_submit(actor=user, review=review, conflict_of_interest="none", scores=GOOD)
+        scores_svc.ethics_score_submit(actor=user, review=review, conflict_of_interest="none", scores=GOOD)
     ethics_svc.ethics_review_decide(actor=staff_user2, review=review, outcome="reject", findings="Not yet.")
     assert EthicsReview.objects.get(pk=review.pk).decision == "reject"
 
@@ -203,7 +204,7 @@ def test_no_decision_while_the_round_is_open_and_no_revision_before_changes(
 
 def test_only_the_submitter_revises(review, board, caio_user, ledger_count):
     for user in board:
-        ethics_svc.ethics_score_submit(actor=user, review=review, conflict_of_interest="none", scores=GOOD)
+        scores_svc.ethics_score_submit(actor=user, review=review, conflict_of_interest="none", scores=GOOD)
     ethics_svc.ethics_review_decide(actor=caio_user, review=review, outcome="request_changes", findings="More.")
     _denied(
         lambda: ethics_svc.ethics_review_revise(actor=caio_user, review=review, summary="v2"),
@@ -218,8 +219,8 @@ def test_readers_and_independent_scoring(review, board, auditor_user, appellant_
     assert set(ethics_sel.ethics_review_list(auditor_user)) == {review}
     assert set(ethics_sel.ethics_review_list(appellant_user)) == set()
     assert set(ethics_sel.ethics_review_list(outsider)) == set()
-    ethics_svc.ethics_score_submit(actor=board[0], review=review, conflict_of_interest="none", scores=GOOD)
-    ethics_svc.ethics_score_submit(actor=board[1], review=review, conflict_of_interest="none", scores=TOP)
+    scores_svc.ethics_score_submit(actor=board[0], review=review, conflict_of_interest="none", scores=GOOD)
+    scores_svc.ethics_score_submit(actor=board[1], review=review, conflict_of_interest="none", scores=TOP)
     assert [s.reviewer for s in ethics_sel.score_list(board[0], review)] == [board[0]]
     assert len(ethics_sel.score_list(caio_user, review)) == 2
     assert len(ethics_sel.score_list(auditor_user, review)) == 2

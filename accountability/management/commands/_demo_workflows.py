@@ -5,6 +5,7 @@ from __future__ import annotations
 from accountability.models import AIUseCase, Membership, Project
 from accountability.services import appeals as appeal_svc
 from accountability.services import ethics as ethics_svc
+from accountability.services import ethics_scores as scores_svc
 from accountability.services import projects as project_svc
 
 Role = Membership.Role
@@ -52,15 +53,15 @@ def review_screener(users, screener: AIUseCase) -> None:
         board=_board(users),
         start=True,
     )
-    ethics_svc.ethics_score_submit(
+    scores_svc.ethics_score_submit(
         actor=users["ethics.board"],
         review=review,
         conflict_of_interest="none",
         scores=FAIR,
         comments="No error rates by age group or household size.",
     )
-    ethics_svc.ethics_score_submit(actor=users["ethics.legal"], review=review, conflict_of_interest="none", scores=GOOD)
-    ethics_svc.ethics_score_submit(
+    scores_svc.ethics_score_submit(actor=users["ethics.legal"], review=review, conflict_of_interest="none", scores=GOOD)
+    scores_svc.ethics_score_submit(
         actor=users["ethics.community"], review=review, conflict_of_interest="none", scores=FAIR
     )
     ethics_svc.ethics_review_decide(
@@ -78,7 +79,7 @@ def review_screener(users, screener: AIUseCase) -> None:
         material_url="https://agency.example.gov/ai/screener/review-pack-v2",
     )
     for username, scores in (("ethics.board", GOOD), ("ethics.legal", STRONG), ("ethics.community", GOOD)):
-        ethics_svc.ethics_score_submit(actor=users[username], review=review, conflict_of_interest="none", scores=scores)
+        scores_svc.ethics_score_submit(actor=users[username], review=review, conflict_of_interest="none", scores=scores)
     ethics_svc.ethics_review_decide(
         actor=caio,
         review=review,
@@ -157,10 +158,10 @@ def load(users) -> None:
         board=_board(users),
         start=True,
     )
-    ethics_svc.ethics_score_submit(
+    scores_svc.ethics_score_submit(
         actor=users["ethics.legal"], review=periodic, conflict_of_interest="none", scores=GOOD
     )
-    ethics_svc.ethics_score_submit(
+    scores_svc.ethics_score_submit(
         actor=users["ethics.board"],
         review=periodic,
         conflict_of_interest="declared",
