@@ -6,8 +6,10 @@ import os
 import subprocess
 import sys
 import tarfile
+from pathlib import Path
 
 import pytest
+import yaml
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
@@ -51,8 +53,10 @@ def test_development_turns_debug_on():
 
 
 def test_policy_file_is_validated(tmp_path):
+    good = yaml.safe_load(Path(settings.ICDEV_ACCOUNTABILITY_CONFIG).read_text(encoding="utf-8"))
     bad = tmp_path / "policy.yaml"
-    bad.write_text("version: 1\ncaio: {scope_order: [project, program, agency]}\noversight_plan_templates: {}\n")
+    good["caio"].pop("delegable_powers")
+    bad.write_text(yaml.safe_dump(good))
     with pytest.raises(ImproperlyConfigured, match=r"Invalid governance policy .* at caio: 'delegable_powers'"):
         load_policy(bad)
     (tmp_path / "broken.yaml").write_text("version: [")
@@ -107,6 +111,6 @@ def test_portal_pages(client, staff_user, appellant_user, outsider, project):
     client.force_login(outsider)
     assert client.get("/portal/projects/proj-123/").status_code == 404
     client.force_login(appellant_user)
-    assert "your own appeals only" in client.get("/portal/projects/proj-123/").content.decode()
+    assert "your own appeals</a> only" in client.get("/portal/projects/proj-123/").content.decode()
     client.logout()
     assert client.get("/portal/").status_code == 302

@@ -1,5 +1,7 @@
 """Models of the governance domain, one module per subdomain."""
 
+from .appeals import Appeal, AppealNote
+from .ethics import BoardMember, EthicsReview, EthicsReviewVersion, RubricScore
 from .notifications import Notification
 from .registry import (
     AIUseCase,
@@ -11,15 +13,25 @@ from .registry import (
     Project,
     Stakeholder,
 )
+from .workflow import AppealProcess, EthicsReviewProcess, WorkflowTask
 
 __all__ = [
     "AIUseCase",
+    "Appeal",
+    "AppealNote",
+    "AppealProcess",
+    "BoardMember",
     "CAIODesignation",
     "ContractualObligation",
+    "EthicsReview",
+    "EthicsReviewProcess",
+    "EthicsReviewVersion",
     "Membership",
     "Notification",
     "OversightPlan",
     "OversightPlanVersion",
     "Project",
+    "RubricScore",
     "Stakeholder",
+    "WorkflowTask",
 ]
