@@ -32,6 +32,61 @@ _ESCALATION_STEP = {
     "additionalProperties": False,
 }
 
+_WEEKDAY = {"enum": ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]}
+_DISCIPLINES = ["legal", "privacy", "civil_rights", "technical", "domain", "affected_community"]
+_SCALE = {
+    "type": "object",
+    "required": ["min", "max"],
+    "properties": {"min": {"type": "integer"}, "max": {"type": "integer"}},
+    "additionalProperties": False,
+}
+_CRITERION = {
+    "type": "object",
+    "required": ["id", "label", "weight"],
+    "properties": {
+        "id": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
+        "label": {"type": "string", "minLength": 1},
+        "description": {"type": "string"},
+        "weight": {"type": "number", "exclusiveMinimum": 0},
+        "scale": _SCALE,
+        "veto_below": {"type": "integer"},
+    },
+    "additionalProperties": False,
+}
+_RUBRIC = {
+    "type": "object",
+    "required": ["key", "version", "title", "scale", "thresholds", "criteria"],
+    "properties": {
+        "key": {"type": "string", "pattern": "^[a-z][a-z0-9-]*$"},
+        "version": {"type": "integer", "minimum": 1},
+        "title": {"type": "string", "minLength": 1},
+        "scale": _SCALE,
+        "thresholds": {
+            "type": "object",
+            "required": ["approve", "approve_with_conditions"],
+            "properties": {
+                "approve": {"type": "number", "minimum": 0, "maximum": 1},
+                "approve_with_conditions": {"type": "number", "minimum": 0, "maximum": 1},
+            },
+            "additionalProperties": False,
+        },
+        "criteria": {"type": "array", "items": _CRITERION, "minItems": 1},
+    },
+    "additionalProperties": False,
+}
+_QUORUM_RULE = {
+    "type": "object",
+    "required": ["title", "min_scores", "wait_for"],
+    "properties": {
+        "title": {"type": "string"},
+        "min_scores": {"type": "integer", "minimum": 1},
+        "min_fraction": {"type": "number", "minimum": 0, "maximum": 1},
+        "required_disciplines": {"type": "array", "items": {"enum": _DISCIPLINES}, "uniqueItems": True},
+        "wait_for": {"enum": ["all", "quorum"]},
+    },
+    "additionalProperties": False,
+}
+
 PLAN_CONTENT_SCHEMAS = {"roles": _ROLE, "escalation_path": _ESCALATION_STEP, "hitl_checkpoints": _CHECKPOINT}
 
 _DAYS = {"type": "integer", "minimum": 1}
@@ -89,7 +144,17 @@ _WAIVERS = {
 CONFIG_SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object",
-    "required": ["version", "caio", "oversight_plan_templates", "evidence", "impact_assessment", "waivers"],
+    "required": [
+        "version",
+        "caio",
+        "oversight_plan_templates",
+        "calendar",
+        "appeals",
+        "ethics",
+        "evidence",
+        "impact_assessment",
+        "waivers",
+    ],
     "properties": {
         "version": {"const": 1},
         "caio": {
@@ -120,6 +185,37 @@ CONFIG_SCHEMA = {
                 },
                 "additionalProperties": False,
             },
+        },
+        "calendar": {
+            "type": "object",
+            "required": ["timezone", "weekend"],
+            "properties": {
+                "timezone": {"type": "string", "minLength": 1},
+                "weekend": {"type": "array", "items": _WEEKDAY, "uniqueItems": True, "maxItems": 6},
+                "holidays": {"type": "array", "items": {"type": "string", "format": "date"}, "uniqueItems": True},
+            },
+            "additionalProperties": False,
+        },
+        "appeals": {
+            "type": "object",
+            "required": ["assignment_sla_business_days", "decision_sla_days"],
+            "properties": {
+                "assignment_sla_business_days": {"type": "integer", "minimum": 1},
+                "decision_sla_days": {"type": "integer", "minimum": 1},
+            },
+            "additionalProperties": False,
+        },
+        "ethics": {
+            "type": "object",
+            "required": ["score_timeout_days", "default_rubric", "default_quorum", "quorum_rules", "rubrics"],
+            "properties": {
+                "score_timeout_days": {"type": "integer", "minimum": 1},
+                "default_rubric": {"type": "string"},
+                "default_quorum": {"type": "string"},
+                "quorum_rules": {"type": "object", "minProperties": 1, "additionalProperties": _QUORUM_RULE},
+                "rubrics": {"type": "array", "items": _RUBRIC, "minItems": 1},
+            },
+            "additionalProperties": False,
         },
         "evidence": _EVIDENCE,
         "impact_assessment": _IMPACT_ASSESSMENT,

@@ -47,6 +47,10 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "simple_history",
     "django_celery_beat",
+    # viewflow (AGPL-3.0) drives the appeal and ethics-review processes. Listed before accountability so
+    # that our admin can replace viewflow's unscoped Process/Task admin.
+    "viewflow",
+    "viewflow.workflow",
     "accountability",
     "accountability.ledger",
     "assessors",
@@ -184,6 +188,11 @@ SPECTACULAR_SETTINGS = {
         "PlanVersionStatusEnum": "accountability.models.registry.OversightPlanVersion.Status",
         "ObligationStatusEnum": "accountability.models.registry.ContractualObligation.Status",
         "CAIOStatusEnum": "accountability.models.registry.CAIODesignation.Status",
+        "AppealStatusEnum": "accountability.models.appeals.Appeal.Status",
+        "EthicsReviewStatusEnum": "accountability.models.ethics.EthicsReview.Status",
+        "WorkflowTaskStatusEnum": "viewflow.workflow.status.STATUS",
+        "EthicsVersionOutcomeEnum": "accountability.models.ethics.EthicsReviewVersion.Outcome",
+        "EthicsDecisionEnum": "accountability.models.ethics.Decision",
         "UseCaseStageEnum": "accountability.models.registry.AIUseCase.Stage",
         "ModelCardStatusEnum": "accountability.models.evidence.ModelCard.Status",
         "EvidenceStatusEnum": "accountability.models.evidence.EvidenceStatus",
@@ -232,4 +241,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("ICDEV_LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
-SIMPLE_HISTORY_REVERT_DISABLED = True  # a revert would bypass the services and the ledger
+SIMPLE_HISTORY_REVERT_DISABLED = True
+# We do not mount viewflow's own frontend (its inbox and queue use global Django permissions, not our
+# project roles), so viewflow must not append its SiteMiddleware and Turbo middleware.
+VIEWFLOW = {"AUTOREGISTER": False}  # a revert would bypass the services and the ledger

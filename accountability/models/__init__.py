@@ -1,5 +1,7 @@
 """Models of the governance domain, one module per subdomain."""
 
+from .appeals import Appeal, AppealNote
+from .ethics import BoardMember, EthicsReview, EthicsReviewVersion, RubricScore
 from .evidence import ConfabulationCheck, EvidenceStatus, FairnessAssessment, FairnessMetric, ModelCard, VendorArtefacts
 from .evidence_impact import ImpactAssessment, WaivedPractice, Waiver
 from .evidence_people import FeedbackChannel, FeedbackItem, OperatorTraining
@@ -15,13 +17,21 @@ from .registry import (
     Project,
     Stakeholder,
 )
+from .workflow import AppealProcess, EthicsReviewProcess, WorkflowTask
 
 __all__ = [
     "AIUseCase",
+    "Appeal",
+    "AppealNote",
+    "AppealProcess",
+    "BoardMember",
     "CAIODesignation",
     "ConfabulationCheck",
     "ContentTracingPolicy",
     "ContractualObligation",
+    "EthicsReview",
+    "EthicsReviewProcess",
+    "EthicsReviewVersion",
     "EvidenceStatus",
     "FairnessAssessment",
     "FairnessMetric",
@@ -38,8 +48,10 @@ __all__ = [
     "OversightPlanVersion",
     "Project",
     "ProvenanceRecord",
+    "RubricScore",
     "Stakeholder",
     "VendorArtefacts",
     "WaivedPractice",
     "Waiver",
+    "WorkflowTask",
 ]

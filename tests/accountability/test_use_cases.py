@@ -1,9 +1,10 @@
 """The use-case inventory: validation, determinations, guarded stage changes, completeness."""
 
 import pytest
+from django.utils import timezone
 
 from accountability.exceptions import InvalidTransition, ValidationFailed
-from accountability.models import AIUseCase
+from accountability.models import AIUseCase, EthicsReview
 from accountability.rules.completeness import completeness_report
 from accountability.services import use_cases as uc_svc
 from tests.factories import PlanVersionFactory, UseCaseFactory
@@ -122,6 +123,22 @@ def test_high_impact_needs_an_active_plan_to_deploy(staff_user, project):
     with pytest.raises(InvalidTransition):
         uc_svc.use_case_change_stage(actor=staff_user, use_case=uc, stage="deployed")
     PlanVersionFactory(plan__project=project, plan__use_case=uc, status="active")
+    with pytest.raises(InvalidTransition, match="needs a completed ethics review"):
+        uc_svc.use_case_change_stage(actor=staff_user, use_case=uc, stage="deployed")
+    EthicsReview.objects.create(
+        project=project,
+        use_case=uc,
+        title="Initial review",
+        submitted_by=staff_user,
+        rubric_key="default",
+        rubric_version=1,
+        rubric={},
+        quorum_rule={},
+        score_timeout_days=10,
+        status="completed",
+        decision="approve",
+        completed_at=timezone.now(),
+    )
     assert uc_svc.use_case_change_stage(actor=staff_user, use_case=uc, stage="deployed").stage == "deployed"
 
 
