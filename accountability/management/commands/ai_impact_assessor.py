@@ -60,30 +60,17 @@ class Command(ServiceCommand):
         rows = [
             [
                 r["use_case_id"],
-                r["use_case"][:40],
-                r["assessment"]["id"] + f" v{r['assessment']['version']} ({r['assessment']['status']})"
+                f"{r['assessment']['id']} v{r['assessment']['version']} {r['assessment']['status']}"
                 if r["assessment"]
                 else "none",
                 r["score"]["risk_score"] if r["score"] else "-",
                 r["risk_class"] or "-",
-                ",".join(s["section"] for s in r["missing_sections"]) or "none",
+                "".join(s["section"] for s in r["missing_sections"]) or "-",
                 r["independent_review"]["status"],
                 r["risk_acceptance"]["status"],
-                r["high_impact_determination"],
                 {True: "yes", False: "NO", None: "-"}[r["determination_agrees"]],
             ]
             for r in reports
         ]
-        columns = [
-            "Use case",
-            "Name",
-            "Assessment",
-            "Score",
-            "Class",
-            "Missing",
-            "Review",
-            "Acceptance",
-            "Determination",
-            "Agrees",
-        ]
+        columns = ["Use case", "Assessment", "Score", "Class", "Missing", "Review (F)", "Acceptance (G)", "Agrees"]
         return self.table(title, columns, rows)
