@@ -89,10 +89,72 @@ _QUORUM_RULE = {
 
 PLAN_CONTENT_SCHEMAS = {"roles": _ROLE, "escalation_path": _ESCALATION_STEP, "hitl_checkpoints": _CHECKPOINT}
 
+_DAYS = {"type": "integer", "minimum": 1}
+_FRACTION = {"type": "number", "minimum": 0, "maximum": 1}
+_SCORE = {"type": "number", "minimum": 0, "maximum": 100}
+IMPACT_DIMENSIONS = ("rights", "affected_population", "data_sensitivity", "reversibility", "human_oversight", "bias")
+
+_EVIDENCE = {
+    "type": "object",
+    "required": [
+        "fairness_freshness_days",
+        "fairness_ratio_warning",
+        "confabulation_max_error_rate",
+        "training_validity_days",
+        "feedback_triage_days",
+        "min_retention_days",
+    ],
+    "properties": {
+        "fairness_freshness_days": _DAYS,
+        "fairness_ratio_warning": _FRACTION,
+        "confabulation_max_error_rate": _FRACTION,
+        "training_validity_days": _DAYS,
+        "feedback_triage_days": _DAYS,
+        "min_retention_days": _DAYS,
+    },
+    "additionalProperties": False,
+}
+_IMPACT_ASSESSMENT = {
+    "type": "object",
+    "required": ["weights", "thresholds", "reassessment_frequency_days"],
+    "properties": {
+        "weights": {
+            "type": "object",
+            "required": list(IMPACT_DIMENSIONS),
+            "properties": dict.fromkeys(IMPACT_DIMENSIONS, _FRACTION),
+            "additionalProperties": False,
+        },
+        "thresholds": {
+            "type": "object",
+            "required": ["high", "medium"],
+            "properties": {"high": _SCORE, "medium": _SCORE},
+            "additionalProperties": False,
+        },
+        "reassessment_frequency_days": _DAYS,
+    },
+    "additionalProperties": False,
+}
+_WAIVERS = {
+    "type": "object",
+    "required": ["recertification_days", "omb_report_days"],
+    "properties": {"recertification_days": _DAYS, "omb_report_days": _DAYS},
+    "additionalProperties": False,
+}
+
 CONFIG_SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object",
-    "required": ["version", "caio", "oversight_plan_templates", "calendar", "appeals", "ethics"],
+    "required": [
+        "version",
+        "caio",
+        "oversight_plan_templates",
+        "calendar",
+        "appeals",
+        "ethics",
+        "evidence",
+        "impact_assessment",
+        "waivers",
+    ],
     "properties": {
         "version": {"const": 1},
         "caio": {
@@ -155,6 +217,9 @@ CONFIG_SCHEMA = {
             },
             "additionalProperties": False,
         },
+        "evidence": _EVIDENCE,
+        "impact_assessment": _IMPACT_ASSESSMENT,
+        "waivers": _WAIVERS,
     },
     # Later capabilities add their own sections (incidents, appeals, ethics, gate) to this schema.
     "additionalProperties": False,

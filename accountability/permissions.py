@@ -41,26 +41,39 @@ class Perm(StrEnum):
     ETHICS_MANAGE = "ethics.manage"  # create a review, set its board, start it, revise it as submitter
     ETHICS_SCORE = "ethics.score"  # may sit on a board and score
     ETHICS_DECIDE = "ethics.decide"  # take the decision after a scoring round
+    # Transparency evidence (issue 6). Reading it needs REGISTRY_VIEW, like the rest of the registry.
+    EVIDENCE_EDIT = "evidence.edit"  # record evidence, draft cards, policies and impact assessments
+    EVIDENCE_APPROVE = "evidence.approve"  # publish model cards, approve the content-tracing policy
+    IMPACT_REVIEW = "impact.review"  # may be the independent reviewer of an impact assessment (§4(b)(ii)(F))
+    RISK_ACCEPT = "risk.accept"  # sign an impact assessment's risk acceptance (§4(b)(ii)(G))
+    WAIVER_ISSUE = "waiver.issue"  # issue, recertify, revoke waivers: also needs the active CAIO designation
+    WAIVER_REPORT = "waiver.report"  # record the dates waivers were reported to OMB
 
 
 _READ_ALL = {Perm.PROJECT_VIEW, Perm.REGISTRY_VIEW, Perm.NOTIFY}
+_EVIDENCE = {Perm.EVIDENCE_EDIT, Perm.EVIDENCE_APPROVE, Perm.IMPACT_REVIEW, Perm.WAIVER_REPORT}
 
 ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
-    # Governance staff coordinate appeals (the coordinator role) and run ethics reviews.
+    # Governance staff coordinate appeals (the coordinator role), run ethics reviews and record evidence.
     Role.GOVERNANCE_STAFF: frozenset(
         _READ_ALL
         | {Perm.PROJECT_MANAGE, Perm.REGISTRY_EDIT, Perm.PLAN_APPROVE, Perm.CAIO_MANAGE, Perm.HISTORY_VIEW}
         | {Perm.APPEAL_SUBMIT, Perm.APPEAL_VIEW, Perm.APPEAL_COORDINATE}
         | {Perm.ETHICS_VIEW, Perm.ETHICS_MANAGE, Perm.ETHICS_DECIDE}
+        | _EVIDENCE
     ),
+    # The CAIO accepts risk and alone holds waiver authority (M-25-21 §4(a)(ii): not delegable).
     Role.CAIO: frozenset(
         _READ_ALL
         | {Perm.REGISTRY_EDIT, Perm.PLAN_APPROVE, Perm.HISTORY_VIEW}
         | {Perm.APPEAL_VIEW, Perm.APPEAL_ESCALATION}
         | {Perm.ETHICS_VIEW, Perm.ETHICS_MANAGE, Perm.ETHICS_DECIDE}
+        | _EVIDENCE
+        | {Perm.RISK_ACCEPT, Perm.WAIVER_ISSUE}
     ),
-    Role.REVIEWER: frozenset(_READ_ALL | {Perm.APPEAL_REVIEW}),
-    Role.ETHICS_BOARD: frozenset(_READ_ALL | {Perm.ETHICS_VIEW, Perm.ETHICS_SCORE}),
+    # Reviewers and board members can be independent reviewers of impact assessments.
+    Role.REVIEWER: frozenset(_READ_ALL | {Perm.APPEAL_REVIEW, Perm.IMPACT_REVIEW}),
+    Role.ETHICS_BOARD: frozenset(_READ_ALL | {Perm.ETHICS_VIEW, Perm.ETHICS_SCORE, Perm.IMPACT_REVIEW}),
     Role.INCIDENT_RESPONDER: frozenset(_READ_ALL),
     # Auditors read everything in the project, history included, and change nothing.
     Role.AUDITOR: frozenset(_READ_ALL | {Perm.HISTORY_VIEW, Perm.APPEAL_VIEW, Perm.ETHICS_VIEW}),

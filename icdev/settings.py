@@ -193,6 +193,14 @@ SPECTACULAR_SETTINGS = {
         "WorkflowTaskStatusEnum": "viewflow.workflow.status.STATUS",
         "EthicsVersionOutcomeEnum": "accountability.models.ethics.EthicsReviewVersion.Outcome",
         "EthicsDecisionEnum": "accountability.models.ethics.Decision",
+        "UseCaseStageEnum": "accountability.models.registry.AIUseCase.Stage",
+        "ModelCardStatusEnum": "accountability.models.evidence.ModelCard.Status",
+        "EvidenceStatusEnum": "accountability.models.evidence.EvidenceStatus",
+        "TracingPolicyStatusEnum": "accountability.models.evidence_tracing.ContentTracingPolicy.Status",
+        "MonitoringPlanStatusEnum": "accountability.models.evidence_tracing.MonitoringPlan.Status",
+        "ImpactAssessmentStatusEnum": "accountability.models.evidence_impact.ImpactAssessment.Status",
+        "ReviewRecommendationEnum": "accountability.models.evidence_impact.ImpactAssessment.Recommendation",
+        "FeedbackItemStatusEnum": "accountability.models.evidence_people.FeedbackItem.Status",
     },
 }
 

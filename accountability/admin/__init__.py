@@ -1,3 +1,12 @@
 """Django admin, the main UI of governance staff: every write goes through a service."""
 
-from . import appeals, ethics, notifications, registry, workflow  # noqa: F401 - registers the ModelAdmins
+from . import (  # noqa: F401 - registers the ModelAdmins
+    appeals,
+    ethics,
+    evidence,
+    evidence_impact,
+    evidence_tracing,
+    notifications,
+    registry,
+    workflow,
+)

@@ -2,7 +2,7 @@
 
 from rest_framework.routers import SimpleRouter
 
-from . import appeals, ethics, tasks, views
+from . import appeals, ethics, evidence_views, tasks, views
 
 router = SimpleRouter(trailing_slash="/?")
 router.register("projects", views.ProjectViewSet, basename="projects")
@@ -15,5 +15,7 @@ router.register("notifications", views.NotificationViewSet, basename="notificati
 router.register("appeals", appeals.AppealViewSet, basename="appeals")
 router.register("ethics-reviews", ethics.EthicsReviewViewSet, basename="ethics-reviews")
 router.register("tasks", tasks.TaskViewSet, basename="tasks")
+for prefix, viewset in evidence_views.ROUTES:
+    router.register(prefix, viewset, basename=prefix)
 
 urlpatterns = router.urls

@@ -2,6 +2,10 @@
 
 from .appeals import Appeal, AppealNote
 from .ethics import BoardMember, EthicsReview, EthicsReviewVersion, RubricScore
+from .evidence import ConfabulationCheck, EvidenceStatus, FairnessAssessment, FairnessMetric, ModelCard, VendorArtefacts
+from .evidence_impact import ImpactAssessment, WaivedPractice, Waiver
+from .evidence_people import FeedbackChannel, FeedbackItem, OperatorTraining
+from .evidence_tracing import ContentTracingPolicy, MonitoringObservation, MonitoringPlan, ProvenanceRecord
 from .notifications import Notification
 from .registry import (
     AIUseCase,
@@ -22,16 +26,32 @@ __all__ = [
     "AppealProcess",
     "BoardMember",
     "CAIODesignation",
+    "ConfabulationCheck",
+    "ContentTracingPolicy",
     "ContractualObligation",
     "EthicsReview",
     "EthicsReviewProcess",
     "EthicsReviewVersion",
+    "EvidenceStatus",
+    "FairnessAssessment",
+    "FairnessMetric",
+    "FeedbackChannel",
+    "FeedbackItem",
+    "ImpactAssessment",
     "Membership",
+    "ModelCard",
+    "MonitoringObservation",
+    "MonitoringPlan",
     "Notification",
+    "OperatorTraining",
     "OversightPlan",
     "OversightPlanVersion",
     "Project",
+    "ProvenanceRecord",
     "RubricScore",
     "Stakeholder",
+    "VendorArtefacts",
+    "WaivedPractice",
+    "Waiver",
     "WorkflowTask",
 ]

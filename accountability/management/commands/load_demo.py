@@ -18,6 +18,7 @@ from accountability.services import projects as project_svc
 from accountability.services import stakeholders as sh_svc
 from accountability.services import use_cases as uc_svc
 
+from . import _demo_evidence as demo_evidence
 from . import _demo_workflows as demo_workflows
 
 Role = Membership.Role
@@ -57,6 +58,9 @@ class Command(BaseCommand):
         if not Appeal.objects.filter(project__key="proj-101").exists():
             with transaction.atomic():
                 demo_workflows.load(users)
+        if not demo_evidence.has_evidence():
+            with transaction.atomic():
+                demo_evidence.load_evidence(users)
             created = True
         logins = [
             {
@@ -306,6 +310,8 @@ class Command(BaseCommand):
         # A high-impact use case needs an approving ethics review before deployment: two rounds, the first
         # sends the submission back for a disparity analysis.
         demo_workflows.review_screener(users, screener)
+        # The impact assessment is completed before deployment (M-25-21 §4(b)(ii)).
+        demo_evidence.screener_impact_assessment(users, screener)
         uc_svc.use_case_change_stage(
             actor=staff,
             use_case=screener,
