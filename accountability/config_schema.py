@@ -32,7 +32,114 @@ _ESCALATION_STEP = {
     "additionalProperties": False,
 }
 
+_WEEKDAY = {"enum": ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]}
+_DISCIPLINES = ["legal", "privacy", "civil_rights", "technical", "domain", "affected_community"]
+_SCALE = {
+    "type": "object",
+    "required": ["min", "max"],
+    "properties": {"min": {"type": "integer"}, "max": {"type": "integer"}},
+    "additionalProperties": False,
+}
+_CRITERION = {
+    "type": "object",
+    "required": ["id", "label", "weight"],
+    "properties": {
+        "id": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
+        "label": {"type": "string", "minLength": 1},
+        "description": {"type": "string"},
+        "weight": {"type": "number", "exclusiveMinimum": 0},
+        "scale": _SCALE,
+        "veto_below": {"type": "integer"},
+    },
+    "additionalProperties": False,
+}
+_RUBRIC = {
+    "type": "object",
+    "required": ["key", "version", "title", "scale", "thresholds", "criteria"],
+    "properties": {
+        "key": {"type": "string", "pattern": "^[a-z][a-z0-9-]*$"},
+        "version": {"type": "integer", "minimum": 1},
+        "title": {"type": "string", "minLength": 1},
+        "scale": _SCALE,
+        "thresholds": {
+            "type": "object",
+            "required": ["approve", "approve_with_conditions"],
+            "properties": {
+                "approve": {"type": "number", "minimum": 0, "maximum": 1},
+                "approve_with_conditions": {"type": "number", "minimum": 0, "maximum": 1},
+            },
+            "additionalProperties": False,
+        },
+        "criteria": {"type": "array", "items": _CRITERION, "minItems": 1},
+    },
+    "additionalProperties": False,
+}
+_QUORUM_RULE = {
+    "type": "object",
+    "required": ["title", "min_scores", "wait_for"],
+    "properties": {
+        "title": {"type": "string"},
+        "min_scores": {"type": "integer", "minimum": 1},
+        "min_fraction": {"type": "number", "minimum": 0, "maximum": 1},
+        "required_disciplines": {"type": "array", "items": {"enum": _DISCIPLINES}, "uniqueItems": True},
+        "wait_for": {"enum": ["all", "quorum"]},
+    },
+    "additionalProperties": False,
+}
+
 PLAN_CONTENT_SCHEMAS = {"roles": _ROLE, "escalation_path": _ESCALATION_STEP, "hitl_checkpoints": _CHECKPOINT}
+
+_DAYS = {"type": "integer", "minimum": 1}
+_FRACTION = {"type": "number", "minimum": 0, "maximum": 1}
+_SCORE = {"type": "number", "minimum": 0, "maximum": 100}
+IMPACT_DIMENSIONS = ("rights", "affected_population", "data_sensitivity", "reversibility", "human_oversight", "bias")
+
+_EVIDENCE = {
+    "type": "object",
+    "required": [
+        "fairness_freshness_days",
+        "fairness_ratio_warning",
+        "confabulation_max_error_rate",
+        "training_validity_days",
+        "feedback_triage_days",
+        "min_retention_days",
+    ],
+    "properties": {
+        "fairness_freshness_days": _DAYS,
+        "fairness_ratio_warning": _FRACTION,
+        "confabulation_max_error_rate": _FRACTION,
+        "training_validity_days": _DAYS,
+        "feedback_triage_days": _DAYS,
+        "min_retention_days": _DAYS,
+    },
+    "additionalProperties": False,
+}
+_IMPACT_ASSESSMENT = {
+    "type": "object",
+    "required": ["weights", "thresholds", "reassessment_frequency_days"],
+    "properties": {
+        "weights": {
+            "type": "object",
+            "required": list(IMPACT_DIMENSIONS),
+            "properties": dict.fromkeys(IMPACT_DIMENSIONS, _FRACTION),
+            "additionalProperties": False,
+        },
+        "thresholds": {
+            "type": "object",
+            "required": ["high", "medium"],
+            "properties": {"high": _SCORE, "medium": _SCORE},
+            "additionalProperties": False,
+        },
+        "reassessment_frequency_days": _DAYS,
+    },
+    "additionalProperties": False,
+}
+_WAIVERS = {
+    "type": "object",
+    "required": ["recertification_days", "omb_report_days"],
+    "properties": {"recertification_days": _DAYS, "omb_report_days": _DAYS},
+    "additionalProperties": False,
+}
 
 _SEVERITY = {"enum": ["critical", "high", "medium", "low"]}
 _POSITIVE = {"type": "integer", "minimum": 1}
@@ -108,6 +215,12 @@ CONFIG_SCHEMA = {
         "version",
         "caio",
         "oversight_plan_templates",
+        "calendar",
+        "appeals",
+        "ethics",
+        "evidence",
+        "impact_assessment",
+        "waivers",
         "incidents",
         "reassessments",
         "escalation",
@@ -144,6 +257,40 @@ CONFIG_SCHEMA = {
                 "additionalProperties": False,
             },
         },
+        "calendar": {
+            "type": "object",
+            "required": ["timezone", "weekend"],
+            "properties": {
+                "timezone": {"type": "string", "minLength": 1},
+                "weekend": {"type": "array", "items": _WEEKDAY, "uniqueItems": True, "maxItems": 6},
+                "holidays": {"type": "array", "items": {"type": "string", "format": "date"}, "uniqueItems": True},
+            },
+            "additionalProperties": False,
+        },
+        "appeals": {
+            "type": "object",
+            "required": ["assignment_sla_business_days", "decision_sla_days"],
+            "properties": {
+                "assignment_sla_business_days": {"type": "integer", "minimum": 1},
+                "decision_sla_days": {"type": "integer", "minimum": 1},
+            },
+            "additionalProperties": False,
+        },
+        "ethics": {
+            "type": "object",
+            "required": ["score_timeout_days", "default_rubric", "default_quorum", "quorum_rules", "rubrics"],
+            "properties": {
+                "score_timeout_days": {"type": "integer", "minimum": 1},
+                "default_rubric": {"type": "string"},
+                "default_quorum": {"type": "string"},
+                "quorum_rules": {"type": "object", "minProperties": 1, "additionalProperties": _QUORUM_RULE},
+                "rubrics": {"type": "array", "items": _RUBRIC, "minItems": 1},
+            },
+            "additionalProperties": False,
+        },
+        "evidence": _EVIDENCE,
+        "impact_assessment": _IMPACT_ASSESSMENT,
+        "waivers": _WAIVERS,
         "incidents": INCIDENTS_SCHEMA,
         "reassessments": REASSESSMENTS_SCHEMA,
         "escalation": {

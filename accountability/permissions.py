@@ -29,6 +29,26 @@ class Perm(StrEnum):
     CAIO_MANAGE = "caio.manage"  # designate, revoke, delegate, record OMB notification
     HISTORY_VIEW = "history.view"  # simple-history rows and ledger entries of the project
     NOTIFY = "notify"  # receive governance notifications of the project
+    # Appeals (M-25-21 §4(b)(vi)). Appellants hold only APPEAL_SUBMIT: they see their own appeals, a
+    # reviewer sees the appeals assigned to them, an escalation official those escalated to them.
+    APPEAL_SUBMIT = "appeal.submit"
+    APPEAL_VIEW = "appeal.view"  # every appeal of the project
+    APPEAL_COORDINATE = "appeal.coordinate"  # assign reviewers, submit or withdraw for outside appellants
+    APPEAL_REVIEW = "appeal.review"  # may be assigned as an appeal's reviewer
+    APPEAL_ESCALATION = "appeal.escalation"  # decide escalated appeals not routed to a delegated official
+    # Ethics reviews (seed 000 boards, D319 rubrics).
+    ETHICS_VIEW = "ethics.view"
+    ETHICS_MANAGE = "ethics.manage"  # create a review, set its board, start it, revise it as submitter
+    ETHICS_SCORE = "ethics.score"  # may sit on a board and score
+    ETHICS_DECIDE = "ethics.decide"  # take the decision after a scoring round
+    # Transparency evidence (issue 6). Reading it needs REGISTRY_VIEW, like the rest of the registry.
+    EVIDENCE_EDIT = "evidence.edit"  # record evidence, draft cards, policies and impact assessments
+    EVIDENCE_APPROVE = "evidence.approve"  # publish model cards, approve the content-tracing policy
+    IMPACT_REVIEW = "impact.review"  # may be the independent reviewer of an impact assessment (§4(b)(ii)(F))
+    RISK_ACCEPT = "risk.accept"  # sign an impact assessment's risk acceptance (§4(b)(ii)(G))
+    WAIVER_ISSUE = "waiver.issue"  # issue, recertify, revoke waivers: also needs the active CAIO designation
+    WAIVER_REPORT = "waiver.report"  # record the dates waivers were reported to OMB
+    # Incidents and reassessments (issue 4).
     INCIDENT_VIEW = "incident.view"  # incidents, their timelines, corrective actions and stakeholder notices
     INCIDENT_REPORT = "incident.report"  # log a new incident
     INCIDENT_MANAGE = "incident.manage"  # triage, transitions, corrective actions, EU reporting, coordination
@@ -37,33 +57,42 @@ class Perm(StrEnum):
 
 
 _READ_ALL = {Perm.PROJECT_VIEW, Perm.REGISTRY_VIEW, Perm.NOTIFY, Perm.INCIDENT_VIEW}
+_EVIDENCE = {Perm.EVIDENCE_EDIT, Perm.EVIDENCE_APPROVE, Perm.IMPACT_REVIEW, Perm.WAIVER_REPORT}
 _INCIDENTS = {Perm.INCIDENT_REPORT, Perm.INCIDENT_MANAGE}
 
 ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
+    # Governance staff coordinate appeals (the coordinator role), run ethics reviews and record evidence.
     Role.GOVERNANCE_STAFF: frozenset(
         _READ_ALL
+        | {Perm.PROJECT_MANAGE, Perm.REGISTRY_EDIT, Perm.PLAN_APPROVE, Perm.CAIO_MANAGE, Perm.HISTORY_VIEW}
+        | {Perm.APPEAL_SUBMIT, Perm.APPEAL_VIEW, Perm.APPEAL_COORDINATE}
+        | {Perm.ETHICS_VIEW, Perm.ETHICS_MANAGE, Perm.ETHICS_DECIDE}
+        | _EVIDENCE
         | _INCIDENTS
-        | {
-            Perm.PROJECT_MANAGE,
-            Perm.REGISTRY_EDIT,
-            Perm.PLAN_APPROVE,
-            Perm.CAIO_MANAGE,
-            Perm.HISTORY_VIEW,
-            Perm.REASSESSMENT_MANAGE,
-            Perm.WEBHOOK_MANAGE,
-        }
+        | {Perm.REASSESSMENT_MANAGE, Perm.WEBHOOK_MANAGE}
     ),
+    # The CAIO accepts risk and alone holds waiver authority (M-25-21 §4(a)(ii): not delegable).
     Role.CAIO: frozenset(
-        _READ_ALL | _INCIDENTS | {Perm.REGISTRY_EDIT, Perm.PLAN_APPROVE, Perm.HISTORY_VIEW, Perm.REASSESSMENT_MANAGE}
+        _READ_ALL
+        | {Perm.REGISTRY_EDIT, Perm.PLAN_APPROVE, Perm.HISTORY_VIEW}
+        | {Perm.APPEAL_VIEW, Perm.APPEAL_ESCALATION}
+        | {Perm.ETHICS_VIEW, Perm.ETHICS_MANAGE, Perm.ETHICS_DECIDE}
+        | _EVIDENCE
+        | {Perm.RISK_ACCEPT, Perm.WAIVER_ISSUE}
+        | _INCIDENTS
+        | {Perm.REASSESSMENT_MANAGE}
     ),
-    # Reviewers and board members may report what they see; responders run the response.
-    Role.REVIEWER: frozenset(_READ_ALL | {Perm.INCIDENT_REPORT}),
-    Role.ETHICS_BOARD: frozenset(_READ_ALL | {Perm.INCIDENT_REPORT}),
+    # Reviewers and board members can be independent reviewers of impact assessments, and may report
+    # the incidents they see; responders run the incident response.
+    Role.REVIEWER: frozenset(_READ_ALL | {Perm.APPEAL_REVIEW, Perm.IMPACT_REVIEW, Perm.INCIDENT_REPORT}),
+    Role.ETHICS_BOARD: frozenset(
+        _READ_ALL | {Perm.ETHICS_VIEW, Perm.ETHICS_SCORE, Perm.IMPACT_REVIEW, Perm.INCIDENT_REPORT}
+    ),
     Role.INCIDENT_RESPONDER: frozenset(_READ_ALL | _INCIDENTS),
     # Auditors read everything in the project, history included, and change nothing.
-    Role.AUDITOR: frozenset(_READ_ALL | {Perm.HISTORY_VIEW}),
-    # Appellants see only their own appeals (granted by the appeal services), nothing of the registry.
-    Role.APPELLANT: frozenset({Perm.PROJECT_VIEW}),
+    Role.AUDITOR: frozenset(_READ_ALL | {Perm.HISTORY_VIEW, Perm.APPEAL_VIEW, Perm.ETHICS_VIEW}),
+    # Appellants submit appeals and see only their own (the appeal selectors), nothing of the registry.
+    Role.APPELLANT: frozenset({Perm.PROJECT_VIEW, Perm.APPEAL_SUBMIT}),
 }
 
 

@@ -46,13 +46,26 @@ DEFAULT_SCHEDULES: list[BeatEntry] = [
         every_seconds=300,
         description="E-mail copies of inbox messages not sent yet (bulk sends, broker outages).",
     ),
-    # Joined by other capabilities (skipped until their task is registered):
+    # Appeals and ethics reviews (issue 5).
+    BeatEntry(
+        "icdev: workflow timers",
+        "workflow.fire_due_timers",
+        every_seconds=60,
+        description="viewflow's database timers: appeal assignment SLAs, ethics scoring timeouts.",
+    ),
     BeatEntry(
         "icdev: appeal SLA sweep",
         "appeals.sla_sweep",
-        every_seconds=300,
-        description="Appeals past their assignment and decision SLAs (issue 5).",
+        every_seconds=900,
+        description="Safety net behind the flow timers: missed appeal deadlines, flagged and notified once.",
     ),
+    BeatEntry(
+        "icdev: stalled workflow steps",
+        "workflow.report_stalled",
+        every_seconds=900,
+        description="Workflow steps that failed in the background, reported to governance staff.",
+    ),
+    # Joined by other capabilities (skipped until their task is registered):
     BeatEntry(
         "icdev: ledger retention purge",
         "ledger.purge_expired",

@@ -1,18 +1,45 @@
 """Celery tasks: thin wrappers that load by id and call one service. Names are stable (beat entries and
-queued messages refer to them); every task is idempotent and acknowledged late, so a redelivery after a
-worker crash repeats nothing that already committed."""
+queued messages refer to them); every task is idempotent and acknowledged late (CELERY_TASK_ACKS_LATE), so
+a redelivery after a worker crash repeats nothing that already committed."""
 
 from __future__ import annotations
 
 from celery import shared_task
+from viewflow.workflow.timers import fire_due_timers
 
 from accountability.actors import SystemActor
 from accountability.selectors.webhooks import webhook_delivery_due_ids
-from accountability.services import incident_coordination, incident_sweep, notifications, reassessment_sweep, webhooks
+from accountability.services import (
+    appeal_sla,
+    incident_coordination,
+    incident_sweep,
+    notifications,
+    reassessment_sweep,
+    webhooks,
+)
+from accountability.services import workflow as workflow_svc
 
 SLA_ACTOR = SystemActor("celery:sla")
 REASSESSMENT_ACTOR = SystemActor("celery:reassessments")
 TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True}
+
+
+@shared_task(name="workflow.fire_due_timers", ignore_result=True)
+def workflow_fire_due_timers_task() -> int:
+    """Fire viewflow's due database timers (appeal assignment SLAs, ethics scoring timeouts); every minute."""
+    return fire_due_timers()
+
+
+@shared_task(name="appeals.sla_sweep", ignore_result=True)
+def appeal_sla_sweep_task() -> dict:
+    """Safety net behind the flow timers: flag and notify missed appeal deadlines once each."""
+    return appeal_sla.appeal_sla_sweep(actor=SystemActor("celery:appeal-sla"))
+
+
+@shared_task(name="workflow.report_stalled", ignore_result=True)
+def workflow_report_stalled_task() -> int:
+    """Tell governance staff about workflow steps that failed in the background."""
+    return workflow_svc.workflow_report_stalled(actor=SystemActor("celery:workflow"))
 
 
 @shared_task(name="incidents.sla_sweep", **TASK_OPTIONS)

@@ -47,6 +47,10 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "simple_history",
     "django_celery_beat",
+    # viewflow (AGPL-3.0) drives the appeal and ethics-review processes. Listed before accountability so
+    # that our admin can replace viewflow's unscoped Process/Task admin.
+    "viewflow",
+    "viewflow.workflow",
     "accountability",
     "accountability.ledger",
     "assessors",
@@ -184,9 +188,24 @@ SPECTACULAR_SETTINGS = {
         "PlanVersionStatusEnum": "accountability.models.registry.OversightPlanVersion.Status",
         "ObligationStatusEnum": "accountability.models.registry.ContractualObligation.Status",
         "CAIOStatusEnum": "accountability.models.registry.CAIODesignation.Status",
+        "AppealStatusEnum": "accountability.models.appeals.Appeal.Status",
+        "EthicsReviewStatusEnum": "accountability.models.ethics.EthicsReview.Status",
+        "WorkflowTaskStatusEnum": "viewflow.workflow.status.STATUS",
+        "EthicsVersionOutcomeEnum": "accountability.models.ethics.EthicsReviewVersion.Outcome",
+        "EthicsDecisionEnum": "accountability.models.ethics.Decision",
+        "UseCaseStageEnum": "accountability.models.registry.AIUseCase.Stage",
+        "ModelCardStatusEnum": "accountability.models.evidence.ModelCard.Status",
+        "EvidenceStatusEnum": "accountability.models.evidence.EvidenceStatus",
+        "TracingPolicyStatusEnum": "accountability.models.evidence_tracing.ContentTracingPolicy.Status",
+        "MonitoringPlanStatusEnum": "accountability.models.evidence_tracing.MonitoringPlan.Status",
+        "ImpactAssessmentStatusEnum": "accountability.models.evidence_impact.ImpactAssessment.Status",
+        "ReviewRecommendationEnum": "accountability.models.evidence_impact.ImpactAssessment.Recommendation",
+        "FeedbackItemStatusEnum": "accountability.models.evidence_people.FeedbackItem.Status",
         "IncidentStatusEnum": "accountability.models.incidents.Incident.Status",
         "CorrectiveActionStatusEnum": "accountability.models.incidents.CorrectiveAction.Status",
         "ReassessmentStatusEnum": "accountability.models.reassessments.ReassessmentSchedule.Status",
+        "EUNotifiedPartyEnum": "accountability.api.incident_serializers.EU_NOTIFIED_PARTIES",
+        "BoardMemberPartyEnum": "accountability.models.ethics.BoardMember.Party",
     },
 }
 
@@ -233,4 +252,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("ICDEV_LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
-SIMPLE_HISTORY_REVERT_DISABLED = True  # a revert would bypass the services and the ledger
+SIMPLE_HISTORY_REVERT_DISABLED = True
+# We do not mount viewflow's own frontend (its inbox and queue use global Django permissions, not our
+# project roles), so viewflow must not append its SiteMiddleware and Turbo middleware.
+VIEWFLOW = {"AUTOREGISTER": False}  # a revert would bypass the services and the ledger

@@ -8,7 +8,18 @@ from rest_framework.views import APIView
 
 from icdev.source import source_info
 
-COLLECTIONS = ["projects", "use-cases", "caio", "oversight-plans", "stakeholders", "obligations", "notifications"]
+COLLECTIONS = [
+    "projects",
+    "use-cases",
+    "caio",
+    "oversight-plans",
+    "stakeholders",
+    "obligations",
+    "notifications",
+    "appeals",
+    "ethics-reviews",
+    "tasks",
+]
 
 
 class ApiRootView(APIView):

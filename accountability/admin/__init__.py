@@ -1,3 +1,16 @@
 """Django admin, the main UI of governance staff: every write goes through a service."""
 
-from . import corrective_actions, incidents, notifications, reassessments, registry, webhooks  # noqa: F401 - registers the ModelAdmins
+from . import (  # noqa: F401 - registers the ModelAdmins
+    appeals,
+    corrective_actions,
+    ethics,
+    evidence,
+    evidence_impact,
+    evidence_tracing,
+    incidents,
+    notifications,
+    reassessments,
+    registry,
+    webhooks,
+    workflow,
+)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
+from django.db import models, transaction
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -36,7 +36,7 @@ def add_domain_errors(form: forms.Form, exc: AccountabilityError) -> None:
 @dataclass
 class ObjectAction:
     """A change-page button: ``run(model_admin, request, obj, cleaned_data)`` calls a service and returns a
-    message (``run`` is usually a method defined in the ModelAdmin's class body, so it receives the admin)."""
+    message (``run`` is usually a method of the ModelAdmin, declared in its class body)."""
 
     name: str
     label: str
@@ -45,6 +45,7 @@ class ObjectAction:
     help_text: str = ""
     show_if: Callable | None = None  # (request, obj) -> bool
     initial: Callable | None = None  # (request, obj) -> dict
+    form_kwargs: Callable | None = None  # (request, obj) -> extra keyword arguments of the form
 
 
 class ProjectScopedAdmin(SimpleHistoryAdmin):
@@ -57,6 +58,7 @@ class ProjectScopedAdmin(SimpleHistoryAdmin):
     edit_perm = Perm.REGISTRY_EDIT
     object_actions: list[ObjectAction] = []
     change_form_template = "admin/icdev/change_form.html"
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     # --- scoping -----------------------------------------------------------------------------------
     def project_of(self, obj) -> Project:
@@ -183,7 +185,9 @@ class ProjectScopedAdmin(SimpleHistoryAdmin):
             raise Http404("No such action.")
         change_url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk])
         initial = action.initial(request, obj) if action.initial else {}
-        form = action.form_class(request.POST or None, initial=initial)
+        extra = action.form_kwargs(request, obj) if action.form_kwargs else {}
+        data = request.POST if request.method == "POST" else None  # a button without fields posts nothing
+        form = action.form_class(data, initial=initial, **extra)
         if request.method == "POST" and form.is_valid():
             try:
                 message = action.run(self, request, obj, form.cleaned_data)

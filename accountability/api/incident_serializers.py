@@ -69,7 +69,7 @@ class CorrectiveActionSerializer(serializers.ModelSerializer):
         return _username(obj.owner)
 
 
-class StakeholderNoticeSerializer(serializers.ModelSerializer):
+class IncidentStakeholderNoticeSerializer(serializers.ModelSerializer):
     stakeholder = serializers.CharField(source="stakeholder.public_id", read_only=True)
     party = serializers.CharField(source="stakeholder.name", read_only=True)
     role = serializers.CharField(source="stakeholder.role", read_only=True)
@@ -188,7 +188,7 @@ class IncidentSerializer(serializers.ModelSerializer):
 class IncidentDetailSerializer(IncidentSerializer):
     timeline = IncidentEventSerializer(source="events", many=True, read_only=True)
     corrective_actions = CorrectiveActionSerializer(many=True, read_only=True)
-    stakeholder_notices = StakeholderNoticeSerializer(many=True, read_only=True)
+    stakeholder_notices = IncidentStakeholderNoticeSerializer(many=True, read_only=True)
 
     class Meta(IncidentSerializer.Meta):
         fields = [*IncidentSerializer.Meta.fields, "timeline", "corrective_actions", "stakeholder_notices"]
@@ -230,15 +230,15 @@ class IncidentUpdateSerializer(_RecordFieldsSerializer):
     title = serializers.CharField(max_length=200, required=False)
 
 
-class NoteSerializer(serializers.Serializer):
+class IncidentNoteSerializer(serializers.Serializer):
     note = _text()
 
 
-class RequiredNoteSerializer(serializers.Serializer):
+class IncidentMitigateSerializer(serializers.Serializer):
     note = serializers.CharField()
 
 
-class ResolveSerializer(serializers.Serializer):
+class IncidentResolveSerializer(serializers.Serializer):
     root_cause = serializers.CharField()
     root_cause_tags = serializers.ListField(
         child=serializers.ChoiceField(choices=Incident.RootCause.choices), required=False, default=list
@@ -246,24 +246,24 @@ class ResolveSerializer(serializers.Serializer):
     lessons_learned = _text(default="")
 
 
-class CloseSerializer(serializers.Serializer):
+class IncidentCloseSerializer(serializers.Serializer):
     lessons_learned = _text(default="")
 
 
-class SeveritySerializer(serializers.Serializer):
+class IncidentSeveritySerializer(serializers.Serializer):
     severity = serializers.ChoiceField(choices=Incident.Severity.choices)
     reason = serializers.CharField()
 
 
-class AssignSerializer(serializers.Serializer):
+class IncidentAssignSerializer(serializers.Serializer):
     assigned_to = UsernameField()
 
 
-class TimelineNoteSerializer(serializers.Serializer):
+class IncidentTimelineNoteSerializer(serializers.Serializer):
     text = serializers.CharField()
 
 
-class LinkSerializer(serializers.Serializer):
+class IncidentLinkSerializer(serializers.Serializer):
     record_type = serializers.CharField()
     record_id = serializers.CharField(max_length=100)
     note = _text(default="")
@@ -281,24 +281,27 @@ class CorrectiveActionStatusSerializer(serializers.Serializer):
     note = _text(default="")
 
 
-class EUFlagSerializer(serializers.Serializer):
+class IncidentEUFlagSerializer(serializers.Serializer):
     basis = serializers.ChoiceField(choices=Incident.EUBasis.choices)
     aware_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     note = _text(default="")
 
 
-class EUNotificationSerializer(serializers.Serializer):
-    party = serializers.ChoiceField(choices=[("provider", "Provider"), ("authority", "Authority")])
+EU_NOTIFIED_PARTIES = [("provider", "Provider (Art. 26(5))"), ("authority", "Market surveillance authority (Art. 73)")]
+
+
+class IncidentEUNotificationSerializer(serializers.Serializer):
+    party = serializers.ChoiceField(choices=EU_NOTIFIED_PARTIES)
     notified_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     reference = _text(max_length=200, default="")
 
 
-class StakeholderNoticeInputSerializer(serializers.Serializer):
+class IncidentStakeholderNoticeInputSerializer(serializers.Serializer):
     channel = serializers.ChoiceField(choices=IncidentStakeholderNotice.Channel.choices)
     notified_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
 
-class AcknowledgementSerializer(serializers.Serializer):
+class IncidentAcknowledgementSerializer(serializers.Serializer):
     acknowledged_by_name = serializers.CharField(max_length=200)
     acknowledgement = _text(default="")
     acknowledged_at = serializers.DateTimeField(required=False, allow_null=True, default=None)

@@ -51,32 +51,32 @@ class IncidentViewSet(mixins.ListModelMixin, ScopedViewSet):
         return self.respond(svc.incident_update(actor=request.user, incident=self.get_object(), **data))
 
     # --- transitions ------------------------------------------------------------------------------
-    @extend_schema(request=s.NoteSerializer, responses=s.IncidentDetailSerializer)
+    @extend_schema(request=s.IncidentNoteSerializer, responses=s.IncidentDetailSerializer)
     @action(detail=True, methods=["post"])
     def investigate(self, request, pk=None):
         """open or mitigated -> investigating."""
-        data = _valid(s.NoteSerializer, request)
+        data = _valid(s.IncidentNoteSerializer, request)
         return self.respond(life_svc.incident_investigate(actor=request.user, incident=self.get_object(), **data))
 
-    @extend_schema(request=s.RequiredNoteSerializer, responses=s.IncidentDetailSerializer)
+    @extend_schema(request=s.IncidentMitigateSerializer, responses=s.IncidentDetailSerializer)
     @action(detail=True, methods=["post"])
     def mitigate(self, request, pk=None):
         """investigating -> mitigated (say how)."""
-        data = _valid(s.RequiredNoteSerializer, request)
+        data = _valid(s.IncidentMitigateSerializer, request)
         return self.respond(life_svc.incident_mitigate(actor=request.user, incident=self.get_object(), **data))
 
-    @extend_schema(request=s.ResolveSerializer, responses=s.IncidentDetailSerializer)
+    @extend_schema(request=s.IncidentResolveSerializer, responses=s.IncidentDetailSerializer)
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
         """investigating or mitigated -> resolved (root cause required)."""
-        data = _valid(s.ResolveSerializer, request)
+        data = _valid(s.IncidentResolveSerializer, request)
         return self.respond(life_svc.incident_resolve(actor=request.user, incident=self.get_object(), **data))
 
-    @extend_schema(request=s.CloseSerializer, responses=s.IncidentDetailSerializer)
+    @extend_schema(request=s.IncidentCloseSerializer, responses=s.IncidentDetailSerializer)
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
         """resolved -> closed (lessons learned required; no open corrective action)."""
-        data = _valid(s.CloseSerializer, request)
+        data = _valid(s.IncidentCloseSerializer, request)
         return self.respond(life_svc.incident_close(actor=request.user, incident=self.get_object(), **data))
 
     @extend_schema(request=ReasonSerializer, responses=s.IncidentDetailSerializer)
@@ -87,33 +87,33 @@ class IncidentViewSet(mixins.ListModelMixin, ScopedViewSet):
         return self.respond(life_svc.incident_reopen(actor=request.user, incident=self.get_object(), **data))
 
     # --- triage and timeline --------------------------------------------------------------------------
-    @extend_schema(request=s.SeveritySerializer, responses=s.IncidentDetailSerializer)
+    @extend_schema(request=s.IncidentSeveritySerializer, responses=s.IncidentDetailSerializer)
     @action(detail=True, methods=["post"])
     def severity(self, request, pk=None):
         """Re-triage; the SLA deadline is recomputed."""
-        data = _valid(s.SeveritySerializer, request)
+        data = _valid(s.IncidentSeveritySerializer, request)
         return self.respond(svc.incident_change_severity(actor=request.user, incident=self.get_object(), **data))
 
-    @extend_schema(request=s.AssignSerializer, responses=s.IncidentDetailSerializer)
+    @extend_schema(request=s.IncidentAssignSerializer, responses=s.IncidentDetailSerializer)
     @action(detail=True, methods=["post"])
     def assign(self, request, pk=None):
         """Make a responder answerable for the incident."""
-        data = _valid(s.AssignSerializer, request)
+        data = _valid(s.IncidentAssignSerializer, request)
         incident = svc.incident_assign(actor=request.user, incident=self.get_object(), assignee=data["assigned_to"])
         return self.respond(incident)
 
-    @extend_schema(request=s.TimelineNoteSerializer, responses=s.IncidentDetailSerializer)
+    @extend_schema(request=s.IncidentTimelineNoteSerializer, responses=s.IncidentDetailSerializer)
     @action(detail=True, methods=["post"])
     def notes(self, request, pk=None):
         """Add a note to the timeline."""
-        data = _valid(s.TimelineNoteSerializer, request)
+        data = _valid(s.IncidentTimelineNoteSerializer, request)
         return self.respond(svc.incident_add_note(actor=request.user, incident=self.get_object(), **data))
 
-    @extend_schema(request=s.LinkSerializer, responses=s.IncidentDetailSerializer)
+    @extend_schema(request=s.IncidentLinkSerializer, responses=s.IncidentDetailSerializer)
     @action(detail=True, methods=["post"])
     def links(self, request, pk=None):
         """Link an appeal, agent session, ledger entry or review to the timeline."""
-        data = _valid(s.LinkSerializer, request)
+        data = _valid(s.IncidentLinkSerializer, request)
         return self.respond(svc.incident_link_record(actor=request.user, incident=self.get_object(), **data))
 
     @extend_schema(responses=s.IncidentEventSerializer(many=True))
@@ -158,11 +158,11 @@ class IncidentViewSet(mixins.ListModelMixin, ScopedViewSet):
         return Response(s.CorrectiveActionSerializer(updated).data)
 
     # --- EU AI Act and stakeholders -------------------------------------------------------------------
-    @extend_schema(request=s.EUFlagSerializer, responses=s.IncidentDetailSerializer)
+    @extend_schema(request=s.IncidentEUFlagSerializer, responses=s.IncidentDetailSerializer)
     @action(detail=True, methods=["post"], url_path="eu-serious")
     def eu_serious(self, request, pk=None):
         """Flag an EU AI Act serious incident; the Art. 73 report deadline is computed."""
-        data = _valid(s.EUFlagSerializer, request)
+        data = _valid(s.IncidentEUFlagSerializer, request)
         return self.respond(coord_svc.incident_flag_eu_serious(actor=request.user, incident=self.get_object(), **data))
 
     @extend_schema(request=ReasonSerializer, responses=s.IncidentDetailSerializer)
@@ -172,35 +172,35 @@ class IncidentViewSet(mixins.ListModelMixin, ScopedViewSet):
         data = _valid(ReasonSerializer, request)
         return self.respond(coord_svc.incident_clear_eu_serious(actor=request.user, incident=self.get_object(), **data))
 
-    @extend_schema(request=s.EUNotificationSerializer, responses=s.IncidentDetailSerializer)
+    @extend_schema(request=s.IncidentEUNotificationSerializer, responses=s.IncidentDetailSerializer)
     @action(detail=True, methods=["post"], url_path="eu-notifications")
     def eu_notifications(self, request, pk=None):
         """Record when the provider or the authority was informed."""
-        data = _valid(s.EUNotificationSerializer, request)
+        data = _valid(s.IncidentEUNotificationSerializer, request)
         incident = coord_svc.incident_record_eu_notification(actor=request.user, incident=self.get_object(), **data)
         return self.respond(incident)
 
-    @extend_schema(request=None, responses=s.StakeholderNoticeSerializer(many=True))
+    @extend_schema(request=None, responses=s.IncidentStakeholderNoticeSerializer(many=True))
     @action(detail=True, methods=["post"], url_path="stakeholders/notify")
     def notify_stakeholders(self, request, pk=None):
         """E-mail every party of the affected use cases not informed yet."""
         sent = coord_svc.incident_notify_stakeholders(actor=request.user, incident=self.get_object())
-        return Response(s.StakeholderNoticeSerializer(sent, many=True).data)
+        return Response(s.IncidentStakeholderNoticeSerializer(sent, many=True).data)
 
-    @extend_schema(request=s.StakeholderNoticeInputSerializer, responses=s.StakeholderNoticeSerializer)
+    @extend_schema(request=s.IncidentStakeholderNoticeInputSerializer, responses=s.IncidentStakeholderNoticeSerializer)
     @action(detail=True, methods=["post"], url_path=r"stakeholders/(?P<notice>[A-Za-z0-9_-]+)/notice")
     def stakeholder_notice(self, request, pk=None, notice=None):
         """Record that a party was informed another way (phone, ticket)."""
         item = sel.stakeholder_notice_get(request.user, self.get_object(), notice)
-        data = _valid(s.StakeholderNoticeInputSerializer, request)
+        data = _valid(s.IncidentStakeholderNoticeInputSerializer, request)
         done = coord_svc.incident_record_stakeholder_notice(actor=request.user, notice=item, **data)
-        return Response(s.StakeholderNoticeSerializer(done).data)
+        return Response(s.IncidentStakeholderNoticeSerializer(done).data)
 
-    @extend_schema(request=s.AcknowledgementSerializer, responses=s.StakeholderNoticeSerializer)
+    @extend_schema(request=s.IncidentAcknowledgementSerializer, responses=s.IncidentStakeholderNoticeSerializer)
     @action(detail=True, methods=["post"], url_path=r"stakeholders/(?P<notice>[A-Za-z0-9_-]+)/acknowledge")
     def stakeholder_acknowledge(self, request, pk=None, notice=None):
         """Record a party's acknowledgement."""
         item = sel.stakeholder_notice_get(request.user, self.get_object(), notice)
-        data = _valid(s.AcknowledgementSerializer, request)
+        data = _valid(s.IncidentAcknowledgementSerializer, request)
         done = coord_svc.incident_record_stakeholder_ack(actor=request.user, notice=item, **data)
-        return Response(s.StakeholderNoticeSerializer(done).data)
+        return Response(s.IncidentStakeholderNoticeSerializer(done).data)

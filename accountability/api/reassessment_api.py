@@ -18,7 +18,7 @@ from .serializers import ReasonSerializer
 from .views import ScopedViewSet, _valid
 
 
-class CompletionSerializer(serializers.ModelSerializer):
+class ReassessmentCompletionSerializer(serializers.ModelSerializer):
     completed_by = serializers.CharField(source="completed_by_name", read_only=True)
 
     class Meta:
@@ -38,7 +38,7 @@ class CompletionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ScheduleSerializer(serializers.ModelSerializer):
+class ReassessmentScheduleSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
     project = serializers.CharField(source="project.key", read_only=True)
     use_case = serializers.SerializerMethodField()
@@ -87,15 +87,15 @@ class ScheduleSerializer(serializers.ModelSerializer):
         return obj.last_completed_by.get_username() if obj.last_completed_by_id else None
 
 
-class ScheduleDetailSerializer(ScheduleSerializer):
-    completions = CompletionSerializer(many=True, read_only=True)
+class ReassessmentScheduleDetailSerializer(ReassessmentScheduleSerializer):
+    completions = ReassessmentCompletionSerializer(many=True, read_only=True)
 
-    class Meta(ScheduleSerializer.Meta):
-        fields = [*ScheduleSerializer.Meta.fields, "completions"]
+    class Meta(ReassessmentScheduleSerializer.Meta):
+        fields = [*ReassessmentScheduleSerializer.Meta.fields, "completions"]
         read_only_fields = fields
 
 
-class ScheduleCreateSerializer(serializers.Serializer):
+class ReassessmentCreateSerializer(serializers.Serializer):
     project = ProjectKeyField()
     assessment_type = serializers.CharField(max_length=40)
     frequency_days = serializers.IntegerField(required=False, allow_null=True, default=None)
@@ -105,20 +105,20 @@ class ScheduleCreateSerializer(serializers.Serializer):
     first_due = serializers.DateField(required=False, allow_null=True, default=None)
 
 
-class ScheduleUpdateSerializer(serializers.Serializer):
+class ReassessmentUpdateSerializer(serializers.Serializer):
     frequency_days = serializers.IntegerField(required=False, allow_null=True)
     preset = serializers.CharField(required=False, allow_blank=True)
     assigned_to = UsernameField(required=False, allow_null=True)
     unassign = serializers.BooleanField(required=False)
 
 
-class CompleteSerializer(serializers.Serializer):
+class ReassessmentCompleteSerializer(serializers.Serializer):
     evidence_url = serializers.URLField(required=False, allow_blank=True, default="", max_length=500)
     notes = serializers.CharField(required=False, allow_blank=True, default="")
     completed_on = serializers.DateField(required=False, allow_null=True, default=None)
 
 
-class ModificationSerializer(serializers.Serializer):
+class SignificantModificationSerializer(serializers.Serializer):
     use_case = UseCaseIdField()
     description = serializers.CharField()
 
@@ -126,7 +126,7 @@ class ModificationSerializer(serializers.Serializer):
 class ReassessmentViewSet(mixins.ListModelMixin, ScopedViewSet):
     """Reassessment schedules; ``status`` is the due state today (on_track, due, overdue)."""
 
-    serializer_class = ScheduleSerializer
+    serializer_class = ReassessmentScheduleSerializer
     getter = staticmethod(sel.reassessment_get)
     filterset_class = ReassessmentFilter
     search_fields = ["assessment_type", "due_reason_detail"]
@@ -137,58 +137,58 @@ class ReassessmentViewSet(mixins.ListModelMixin, ScopedViewSet):
 
     def respond(self, schedule, code=status.HTTP_200_OK):
         fresh = sel.reassessment_get(self.request.user, schedule.public_id)
-        return Response(ScheduleDetailSerializer(fresh).data, status=code)
+        return Response(ReassessmentScheduleDetailSerializer(fresh).data, status=code)
 
     def retrieve(self, request, pk=None):
         return self.respond(self.get_object())
 
-    @extend_schema(request=ScheduleCreateSerializer, responses=ScheduleDetailSerializer)
+    @extend_schema(request=ReassessmentCreateSerializer, responses=ReassessmentScheduleDetailSerializer)
     def create(self, request):
         """Schedule a reassessment (a preset or any positive number of days)."""
-        schedule = svc.reassessment_create(actor=request.user, **_valid(ScheduleCreateSerializer, request))
+        schedule = svc.reassessment_create(actor=request.user, **_valid(ReassessmentCreateSerializer, request))
         return self.respond(schedule, status.HTTP_201_CREATED)
 
-    @extend_schema(request=ScheduleUpdateSerializer, responses=ScheduleDetailSerializer)
+    @extend_schema(request=ReassessmentUpdateSerializer, responses=ReassessmentScheduleDetailSerializer)
     def partial_update(self, request, pk=None):
         """Change the cadence or the assignee."""
-        data = _valid(ScheduleUpdateSerializer, request, partial=True)
+        data = _valid(ReassessmentUpdateSerializer, request, partial=True)
         if "assigned_to" in data and data["assigned_to"] is None:
             data["unassign"] = True
         return self.respond(svc.reassessment_update(actor=request.user, schedule=self.get_object(), **data))
 
-    @extend_schema(request=CompleteSerializer, responses=ScheduleDetailSerializer)
+    @extend_schema(request=ReassessmentCompleteSerializer, responses=ReassessmentScheduleDetailSerializer)
     @action(detail=True, methods=["post"])
     def complete(self, request, pk=None):
         """Record a completed reassessment with its evidence; next_due advances on the cadence."""
-        data = _valid(CompleteSerializer, request)
+        data = _valid(ReassessmentCompleteSerializer, request)
         schedule = self.get_object()
         svc.reassessment_complete(actor=request.user, schedule=schedule, **data)
         return self.respond(schedule)
 
-    @extend_schema(request=ReasonSerializer, responses=ScheduleDetailSerializer)
+    @extend_schema(request=ReasonSerializer, responses=ReassessmentScheduleDetailSerializer)
     @action(detail=True, methods=["post"])
     def deactivate(self, request, pk=None):
         """Stop the schedule (reason required)."""
         data = _valid(ReasonSerializer, request)
         return self.respond(svc.reassessment_deactivate(actor=request.user, schedule=self.get_object(), **data))
 
-    @extend_schema(responses=CompletionSerializer(many=True))
+    @extend_schema(responses=ReassessmentCompletionSerializer(many=True))
     @action(detail=True, methods=["get"])
     def completions(self, request, pk=None):
         """The completion history: who, when, evidence."""
         rows = sel.reassessment_completions(request.user, self.get_object())
-        return Response(CompletionSerializer(rows, many=True).data)
+        return Response(ReassessmentCompletionSerializer(rows, many=True).data)
 
     @action(detail=True, methods=["get"])
     def history(self, request, pk=None):
         """Change history of the schedule."""
         return self.history_response(self.get_object())
 
-    @extend_schema(request=ModificationSerializer, responses=ScheduleSerializer(many=True))
+    @extend_schema(request=SignificantModificationSerializer, responses=ReassessmentScheduleSerializer(many=True))
     @action(detail=False, methods=["post"], url_path="significant-modification")
     def significant_modification(self, request):
         """Record a significant modification of a use case: its reassessments become due at once."""
-        data = _valid(ModificationSerializer, request)
+        data = _valid(SignificantModificationSerializer, request)
         changed = svc.reassessment_significant_modification(actor=request.user, **data)
         rows = sel.reassessment_list(request.user).filter(pk__in=[c.pk for c in changed])
-        return Response(ScheduleSerializer(rows, many=True).data)
+        return Response(ReassessmentScheduleSerializer(rows, many=True).data)

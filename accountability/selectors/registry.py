@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery, Sum
 
 from accountability.exceptions import NotFound
@@ -129,11 +131,20 @@ def stakeholder_get(actor, public_id: str) -> Stakeholder:
     return get_by_public_id(Stakeholder, stakeholder_list(actor), public_id)
 
 
+def stakeholder_allocated_share(use_case: AIUseCase, exclude_pk=None) -> Decimal:
+    """The sum of the active parties' shares of a use case (callers have checked access)."""
+    qs = Stakeholder.objects.filter(use_case=use_case, is_active=True)
+    if exclude_pk:
+        qs = qs.exclude(pk=exclude_pk)
+    total = qs.aggregate(total=Sum("responsibility_share"))["total"] or 0
+    return Decimal(str(total)).quantize(Decimal("0.01"))  # SQLite sums decimals as floats
+
+
 def responsibility_allocation(actor, use_case: AIUseCase) -> dict:
     """How a use case's responsibility is shared, and whether it is fully allocated."""
     require(actor, use_case.project, Perm.REGISTRY_VIEW)
     parties = Stakeholder.objects.filter(use_case=use_case, is_active=True)
-    total = parties.aggregate(total=Sum("responsibility_share"))["total"] or 0
+    total = stakeholder_allocated_share(use_case)
     return {
         "use_case_id": use_case.public_id,
         "allocated": str(total),

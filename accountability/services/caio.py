@@ -109,8 +109,6 @@ def caio_designate(
         created_by=history_user(actor),
     )
     full_clean(designation, exclude=["delegation_chain"])
-    if designation.expiry_date and designation.expiry_date < timezone.localdate():
-        raise ValidationFailed({"expiry_date": ["The designation would already be expired."]})
     designation.delegation_chain = _validate_chain(designation, delegation_chain or [])
 
     overlapping = list(_overlapping(project, designation.effective_date, designation.expiry_date))

@@ -7,13 +7,13 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
-from django.db.models import Sum
 
 from accountability.actors import history_user
 from accountability.exceptions import InvalidTransition, ValidationFailed
 from accountability.ledger.append import record_governance
 from accountability.models import AIUseCase, ContractualObligation, Stakeholder
 from accountability.permissions import Perm, require
+from accountability.selectors.registry import stakeholder_allocated_share
 
 from ._common import apply_changes, full_clean, jsonable, tracked_save
 
@@ -46,16 +46,8 @@ def _share(value) -> Decimal:
     return share
 
 
-def allocated_share(use_case: AIUseCase, exclude_pk=None) -> Decimal:
-    """The sum of the active parties' shares of a use case."""
-    qs = Stakeholder.objects.filter(use_case=use_case, is_active=True)
-    if exclude_pk:
-        qs = qs.exclude(pk=exclude_pk)
-    return qs.aggregate(total=Sum("responsibility_share"))["total"] or Decimal(0)
-
-
 def _check_total(use_case: AIUseCase, share: Decimal, exclude_pk=None) -> None:
-    others = allocated_share(use_case, exclude_pk)
+    others = stakeholder_allocated_share(use_case, exclude_pk)
     if others + share > HUNDRED:
         raise ValidationFailed(
             {
@@ -207,6 +199,7 @@ def obligation_add(
 ) -> ContractualObligation:
     """Record a contractual obligation (with an optional SLA metric and target) of a party."""
     require(actor, stakeholder.project, Perm.REGISTRY_EDIT)
+    stakeholder = Stakeholder.objects.select_for_update().get(pk=stakeholder.pk)
     if not stakeholder.is_active:
         raise InvalidTransition(f"{stakeholder.public_id} is no longer active.")
     if sla_metric and sla_target in (None, ""):

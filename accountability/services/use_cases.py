@@ -11,6 +11,7 @@ from accountability.ledger.append import record_governance
 from accountability.models import AIUseCase, OversightPlanVersion, Project
 from accountability.permissions import Perm, require
 from accountability.rules.use_cases import STAGE_TRANSITIONS, determination_errors, minimum_practices_errors
+from accountability.selectors.ethics import approved_review_exists
 
 from ._common import apply_changes, full_clean, jsonable, raise_if, tracked_save
 from .reassessments import deactivate_for_retired_use_case, mark_due_for_modification
@@ -182,6 +183,13 @@ def _run_stage_guards(actor, use_case: AIUseCase, stage: str) -> None:
             raise InvalidTransition(
                 f"{use_case.public_id or 'This use case'} is high-impact: it needs an active oversight plan "
                 "before it is deployed (M-25-21 §4(b)(v))."
+            )
+        # Portal rule (seed 003 gate, seed 000 boards): an ethics review that approved the use case, with
+        # or without conditions, must be completed before a high-impact deployment.
+        if not (use_case.pk and approved_review_exists(use_case)):
+            raise InvalidTransition(
+                f"{use_case.public_id or 'This use case'} is high-impact: it needs a completed ethics review "
+                "that approved it before it is deployed."
             )
 
 

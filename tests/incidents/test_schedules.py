@@ -14,6 +14,7 @@ from accountability.schedules import DEFAULT_SCHEDULES
 
 pytestmark = pytest.mark.django_db
 OURS = {"incidents.sla_sweep", "reassessments.sweep", "webhooks.dispatch_due", "notifications.dispatch_pending"}
+WORKFLOWS = {"workflow.fire_due_timers", "appeals.sla_sweep", "workflow.report_stalled"}
 
 
 def sync(*args) -> dict:
@@ -26,8 +27,8 @@ def sync(*args) -> dict:
 
 def test_sync_creates_missing_and_keeps_staff_edits():
     first = sync()
-    assert {PeriodicTask.objects.get(name=n).task for n in first["created"]} == OURS
-    assert {s["task"] for s in first["skipped"]} == {"appeals.sla_sweep", "ledger.purge_expired"}
+    assert {PeriodicTask.objects.get(name=n).task for n in first["created"]} == OURS | WORKFLOWS
+    assert {s["task"] for s in first["skipped"]} == {"ledger.purge_expired"}
     sweep = PeriodicTask.objects.get(task="incidents.sla_sweep")
     assert sweep.interval.every == 300
     # Staff slow the sweep down and disable the reassessment sweep in the admin.
@@ -62,7 +63,7 @@ def test_a_task_registered_later_joins_on_the_next_sync():
 
 def test_every_scheduled_task_of_ours_is_registered_and_acks_late():
     names = {e.task for e in DEFAULT_SCHEDULES} & set(current_app.tasks)
-    assert names == OURS
+    assert names == OURS | WORKFLOWS
     for name in OURS | {"webhooks.deliver", "notifications.send_email", "incidents.email_stakeholders"}:
         task = current_app.tasks[name]
         assert task.acks_late is True, name

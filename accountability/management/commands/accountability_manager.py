@@ -1,4 +1,5 @@
-"""accountability_manager: oversight plans and CAIO designations from the command line (seed 003 §9)."""
+"""accountability_manager: oversight plans, CAIO designations, appeals and ethics reviews from the command
+line (seed 003 §9)."""
 
 from __future__ import annotations
 
@@ -10,20 +11,29 @@ from accountability.selectors import registry as sel
 from accountability.services import caio as caio_svc
 from accountability.services import oversight as plan_svc
 
+from . import _appeals
 from ._base import ServiceCommand, parse_date
 
 
-class Command(ServiceCommand):
+class Command(_appeals.AppealCommands, ServiceCommand):
     help = (
-        "Manage oversight plans and CAIO designations. Examples:\n"
+        "Manage oversight plans, CAIO designations, appeals and ethics reviews. Examples:\n"
         "  accountability_manager --project-id proj-101 --create-plan --use-case-id UC-00001 --template standard_hitl\n"
         "  accountability_manager --project-id proj-101 --list-plans --json\n"
         "  accountability_manager --plan-id OSP-00001 --json   (add --approve to approve its draft)\n"
         "  accountability_manager --project-id proj-101 --designate-caio --official-name 'Jane Smith' "
         "--official-email jane@agency.gov --scope agency\n"
-        "  accountability_manager --project-id proj-101 --caio-status --json"
+        "  accountability_manager --project-id proj-101 --caio-status --json\n" + _appeals.HELP
     )
-    actions = ["create_plan", "list_plans", "plan_id", "designate_caio", "caio_status", "revoke_caio"]
+    actions = [
+        "create_plan",
+        "list_plans",
+        "plan_id",
+        "designate_caio",
+        "caio_status",
+        "revoke_caio",
+        *_appeals.ACTIONS,
+    ]
 
     def add_action_arguments(self, parser):
         parser.add_argument("--project-id", help="Project key, e.g. proj-101.")
@@ -49,7 +59,8 @@ class Command(ServiceCommand):
         caio.add_argument("--effective-date", help="YYYY-MM-DD (default today).")
         caio.add_argument("--expiry-date", help="YYYY-MM-DD.")
         caio.add_argument("--replace", action="store_true", help="Revoke an overlapping designation.")
-        caio.add_argument("--reason", default="", help="Reason (revocation, replacement).")
+        caio.add_argument("--reason", default="", help="Reason (revocation, replacement, appeal, escalation).")
+        _appeals.add_arguments(parser)
 
     # --- helpers ---------------------------------------------------------------------------------
     def project(self, actor, opts):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import CommandError
 
-from accountability.api.reassessment_api import ScheduleDetailSerializer, ScheduleSerializer
+from accountability.api.reassessment_api import ReassessmentScheduleDetailSerializer, ReassessmentScheduleSerializer
 from accountability.selectors import reassessments as sel
 from accountability.selectors import registry as reg
 from accountability.services import reassessments as svc
@@ -58,7 +58,7 @@ class Command(ServiceCommand):
         qs = sel.reassessment_list(actor, self.project(actor, opts), include_inactive=False)
         if statuses:
             qs = qs.filter(live_status__in=statuses)
-        data = ScheduleSerializer(qs.order_by("next_due", "id"), many=True).data
+        data = ReassessmentScheduleSerializer(qs.order_by("next_due", "id"), many=True).data
         rows = [
             [r["id"], r["assessment_type"], r["use_case"] or "project-wide", r["frequency"], r["next_due"], r["status"]]
             for r in data
@@ -79,7 +79,7 @@ class Command(ServiceCommand):
             assigned_to=self.resolve_actor(opts["assigned_to"]) if opts.get("assigned_to") else None,
             first_due=parse_date(opts.get("first_due"), "first_due"),
         )
-        return ScheduleDetailSerializer(sel.reassessment_get(actor, schedule.public_id)).data
+        return ReassessmentScheduleDetailSerializer(sel.reassessment_get(actor, schedule.public_id)).data
 
     def do_check_due(self, actor, opts):
         return self.listing(actor, opts, ["due", "overdue"], f"Reassessments due in {opts['project_id']}")
@@ -102,7 +102,7 @@ class Command(ServiceCommand):
             notes=opts["notes"],
             completed_on=parse_date(opts.get("completed_on"), "completed_on"),
         )
-        return ScheduleDetailSerializer(sel.reassessment_get(actor, schedule.public_id)).data
+        return ReassessmentScheduleDetailSerializer(sel.reassessment_get(actor, schedule.public_id)).data
 
     def do_significant_modification(self, actor, opts):
         project = self.project(actor, opts)
@@ -112,6 +112,6 @@ class Command(ServiceCommand):
         changed = svc.reassessment_significant_modification(
             actor=actor, use_case=use_case, description=opts["description"]
         )
-        return ScheduleSerializer(
+        return ReassessmentScheduleSerializer(
             sel.reassessment_list(actor, project).filter(pk__in=[c.pk for c in changed]), many=True
         ).data

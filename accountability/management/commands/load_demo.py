@@ -11,13 +11,15 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accountability.actors import SystemActor
-from accountability.models import CAIODesignation, Membership, Project
+from accountability.models import Appeal, CAIODesignation, Membership, Project
 from accountability.services import caio as caio_svc
 from accountability.services import oversight as plan_svc
 from accountability.services import projects as project_svc
 from accountability.services import stakeholders as sh_svc
 from accountability.services import use_cases as uc_svc
 
+from . import _demo_evidence as demo_evidence
+from . import _demo_workflows as demo_workflows
 from ._demo_incidents import load_incidents_and_reassessments
 
 Role = Membership.Role
@@ -31,6 +33,8 @@ DEMO_USERS = [
     ("caio", "Dr. Maya Chen", Role.CAIO, True),
     ("reviewer", "Samuel Reyes", Role.REVIEWER, False),
     ("ethics.board", "Aisha Rahman", Role.ETHICS_BOARD, False),
+    ("ethics.legal", "Marcus Levin", Role.ETHICS_BOARD, False),
+    ("ethics.community", "Rosa Delgado", Role.ETHICS_BOARD, False),
     ("responder", "Tom Becker", Role.INCIDENT_RESPONDER, True),
     ("auditor", "Helen Park", Role.AUDITOR, True),
     ("appellant", "Jordan Miles", Role.APPELLANT, False),
@@ -51,6 +55,13 @@ class Command(BaseCommand):
             with transaction.atomic():
                 self.load_agency(users)
                 self.load_second_project(users)
+            created = True
+        if not Appeal.objects.filter(project__key="proj-101").exists():
+            with transaction.atomic():
+                demo_workflows.load(users)
+        if not demo_evidence.has_evidence():
+            with transaction.atomic():
+                demo_evidence.load_evidence(users)
             created = True
         with transaction.atomic():  # issue 4's data joins demo databases loaded before it existed
             created = load_incidents_and_reassessments(users) or created
@@ -299,6 +310,11 @@ class Command(BaseCommand):
                 },
             ],
         )
+        # A high-impact use case needs an approving ethics review before deployment: two rounds, the first
+        # sends the submission back for a disparity analysis.
+        demo_workflows.review_screener(users, screener)
+        # The impact assessment is completed before deployment (M-25-21 §4(b)(ii)).
+        demo_evidence.screener_impact_assessment(users, screener)
         uc_svc.use_case_change_stage(
             actor=staff,
             use_case=screener,

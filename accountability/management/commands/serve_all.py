@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -38,8 +39,9 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
+        parent = os.getppid()  # if whoever started us (make) dies, stop the children too
         try:
-            while not stopping and all(p.poll() is None for p in procs):
+            while not stopping and os.getppid() == parent and all(p.poll() is None for p in procs):
                 time.sleep(0.5)
         finally:
             for p in procs:
