@@ -141,6 +141,73 @@ _WAIVERS = {
     "additionalProperties": False,
 }
 
+_SEVERITY = {"enum": ["critical", "high", "medium", "low"]}
+_POSITIVE = {"type": "integer", "minimum": 1}
+_SLUG = {"type": "string", "pattern": "^[a-z][a-z0-9_]*$", "maxLength": 40}
+
+INCIDENTS_SCHEMA = {
+    "type": "object",
+    "required": [
+        "sla_hours",
+        "sla_at_risk_hours",
+        "severity_by_type",
+        "extra_types",
+        "eu_serious_incident_days",
+        "stakeholder_notification_default_hours",
+        "notify_stakeholders_on_log",
+    ],
+    "properties": {
+        "sla_hours": {
+            "type": "object",
+            "required": ["critical", "high", "medium", "low"],
+            "properties": dict.fromkeys(("critical", "high", "medium", "low"), _POSITIVE),
+            "additionalProperties": False,
+        },
+        "sla_at_risk_hours": {"type": "integer", "minimum": 0},
+        "severity_by_type": {"type": "object", "propertyNames": _SLUG, "additionalProperties": _SEVERITY},
+        "extra_types": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["key", "label"],
+                "properties": {
+                    "key": _SLUG,
+                    "label": {"type": "string", "minLength": 1, "maxLength": 80},
+                    "default_severity": _SEVERITY,
+                },
+                "additionalProperties": False,
+            },
+        },
+        "eu_serious_incident_days": {
+            "type": "object",
+            "required": ["general", "death", "widespread_infringement", "critical_infrastructure"],
+            "properties": dict.fromkeys(
+                ("general", "death", "widespread_infringement", "critical_infrastructure"), _POSITIVE
+            ),
+            "additionalProperties": False,
+        },
+        "stakeholder_notification_default_hours": _POSITIVE,
+        "notify_stakeholders_on_log": {"type": "boolean"},
+    },
+    "additionalProperties": False,
+}
+
+REASSESSMENTS_SCHEMA = {
+    "type": "object",
+    "required": ["frequency_presets", "due_soon_days", "assessment_types"],
+    "properties": {
+        "frequency_presets": {
+            "type": "object",
+            "minProperties": 1,
+            "propertyNames": _SLUG,
+            "additionalProperties": _POSITIVE,
+        },
+        "due_soon_days": {"type": "integer", "minimum": 0},
+        "assessment_types": {"type": "array", "items": _SLUG, "minItems": 1, "uniqueItems": True},
+    },
+    "additionalProperties": False,
+}
+
 CONFIG_SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object",
@@ -154,6 +221,10 @@ CONFIG_SCHEMA = {
         "evidence",
         "impact_assessment",
         "waivers",
+        "incidents",
+        "reassessments",
+        "escalation",
+        "webhooks",
     ],
     "properties": {
         "version": {"const": 1},
@@ -220,7 +291,26 @@ CONFIG_SCHEMA = {
         "evidence": _EVIDENCE,
         "impact_assessment": _IMPACT_ASSESSMENT,
         "waivers": _WAIVERS,
+        "incidents": INCIDENTS_SCHEMA,
+        "reassessments": REASSESSMENTS_SCHEMA,
+        "escalation": {
+            "type": "object",
+            "required": ["caio_delay_hours"],
+            "properties": {"caio_delay_hours": {"type": "integer", "minimum": 0}},
+            "additionalProperties": False,
+        },
+        "webhooks": {
+            "type": "object",
+            "required": ["max_attempts", "backoff_base_seconds", "backoff_max_seconds", "timeout_seconds"],
+            "properties": {
+                "max_attempts": _POSITIVE,
+                "backoff_base_seconds": _POSITIVE,
+                "backoff_max_seconds": _POSITIVE,
+                "timeout_seconds": _POSITIVE,
+            },
+            "additionalProperties": False,
+        },
     },
-    # Later capabilities add their own sections (incidents, appeals, ethics, gate) to this schema.
+    # Later capabilities add their own sections (appeals, ethics, gate) to this schema.
     "additionalProperties": False,
 }

@@ -48,10 +48,17 @@ class Perm(StrEnum):
     RISK_ACCEPT = "risk.accept"  # sign an impact assessment's risk acceptance (§4(b)(ii)(G))
     WAIVER_ISSUE = "waiver.issue"  # issue, recertify, revoke waivers: also needs the active CAIO designation
     WAIVER_REPORT = "waiver.report"  # record the dates waivers were reported to OMB
+    # Incidents and reassessments (issue 4).
+    INCIDENT_VIEW = "incident.view"  # incidents, their timelines, corrective actions and stakeholder notices
+    INCIDENT_REPORT = "incident.report"  # log a new incident
+    INCIDENT_MANAGE = "incident.manage"  # triage, transitions, corrective actions, EU reporting, coordination
+    REASSESSMENT_MANAGE = "reassessment.manage"  # create, assign and complete schedules; significant modifications
+    WEBHOOK_MANAGE = "webhook.manage"  # the project's outgoing webhooks and their delivery log
 
 
-_READ_ALL = {Perm.PROJECT_VIEW, Perm.REGISTRY_VIEW, Perm.NOTIFY}
+_READ_ALL = {Perm.PROJECT_VIEW, Perm.REGISTRY_VIEW, Perm.NOTIFY, Perm.INCIDENT_VIEW}
 _EVIDENCE = {Perm.EVIDENCE_EDIT, Perm.EVIDENCE_APPROVE, Perm.IMPACT_REVIEW, Perm.WAIVER_REPORT}
+_INCIDENTS = {Perm.INCIDENT_REPORT, Perm.INCIDENT_MANAGE}
 
 ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
     # Governance staff coordinate appeals (the coordinator role), run ethics reviews and record evidence.
@@ -61,6 +68,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
         | {Perm.APPEAL_SUBMIT, Perm.APPEAL_VIEW, Perm.APPEAL_COORDINATE}
         | {Perm.ETHICS_VIEW, Perm.ETHICS_MANAGE, Perm.ETHICS_DECIDE}
         | _EVIDENCE
+        | _INCIDENTS
+        | {Perm.REASSESSMENT_MANAGE, Perm.WEBHOOK_MANAGE}
     ),
     # The CAIO accepts risk and alone holds waiver authority (M-25-21 §4(a)(ii): not delegable).
     Role.CAIO: frozenset(
@@ -70,11 +79,16 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
         | {Perm.ETHICS_VIEW, Perm.ETHICS_MANAGE, Perm.ETHICS_DECIDE}
         | _EVIDENCE
         | {Perm.RISK_ACCEPT, Perm.WAIVER_ISSUE}
+        | _INCIDENTS
+        | {Perm.REASSESSMENT_MANAGE}
     ),
-    # Reviewers and board members can be independent reviewers of impact assessments.
-    Role.REVIEWER: frozenset(_READ_ALL | {Perm.APPEAL_REVIEW, Perm.IMPACT_REVIEW}),
-    Role.ETHICS_BOARD: frozenset(_READ_ALL | {Perm.ETHICS_VIEW, Perm.ETHICS_SCORE, Perm.IMPACT_REVIEW}),
-    Role.INCIDENT_RESPONDER: frozenset(_READ_ALL),
+    # Reviewers and board members can be independent reviewers of impact assessments, and may report
+    # the incidents they see; responders run the incident response.
+    Role.REVIEWER: frozenset(_READ_ALL | {Perm.APPEAL_REVIEW, Perm.IMPACT_REVIEW, Perm.INCIDENT_REPORT}),
+    Role.ETHICS_BOARD: frozenset(
+        _READ_ALL | {Perm.ETHICS_VIEW, Perm.ETHICS_SCORE, Perm.IMPACT_REVIEW, Perm.INCIDENT_REPORT}
+    ),
+    Role.INCIDENT_RESPONDER: frozenset(_READ_ALL | _INCIDENTS),
     # Auditors read everything in the project, history included, and change nothing.
     Role.AUDITOR: frozenset(_READ_ALL | {Perm.HISTORY_VIEW, Perm.APPEAL_VIEW, Perm.ETHICS_VIEW}),
     # Appellants submit appeals and see only their own (the appeal selectors), nothing of the registry.

@@ -201,6 +201,11 @@ SPECTACULAR_SETTINGS = {
         "ImpactAssessmentStatusEnum": "accountability.models.evidence_impact.ImpactAssessment.Status",
         "ReviewRecommendationEnum": "accountability.models.evidence_impact.ImpactAssessment.Recommendation",
         "FeedbackItemStatusEnum": "accountability.models.evidence_people.FeedbackItem.Status",
+        "IncidentStatusEnum": "accountability.models.incidents.Incident.Status",
+        "CorrectiveActionStatusEnum": "accountability.models.incidents.CorrectiveAction.Status",
+        "ReassessmentStatusEnum": "accountability.models.reassessments.ReassessmentSchedule.Status",
+        "EUNotifiedPartyEnum": "accountability.api.incident_serializers.EU_NOTIFIED_PARTIES",
+        "BoardMemberPartyEnum": "accountability.models.ethics.BoardMember.Party",
     },
 }
 
@@ -222,6 +227,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Beat's defaults are installed by `manage.py sync_schedules` (accountability/schedules.py), never from
+# settings: django-celery-beat would overwrite the schedules staff edited in the admin at every start.
+CELERY_BEAT_SCHEDULE = {}
+
+# Outgoing webhooks: plain-http endpoints only outside production.
+ICDEV_WEBHOOK_ALLOW_HTTP = env.bool("ICDEV_WEBHOOK_ALLOW_HTTP", default=not IS_PRODUCTION)
 CELERY_TIMEZONE = TIME_ZONE
 
 # AGPL-3.0 §13: every page and API response offers the corresponding source of the running version.

@@ -2,11 +2,15 @@
 
 from . import (  # noqa: F401 - registers the ModelAdmins
     appeals,
+    corrective_actions,
     ethics,
     evidence,
     evidence_impact,
     evidence_tracing,
+    incidents,
     notifications,
+    reassessments,
     registry,
+    webhooks,
     workflow,
 )

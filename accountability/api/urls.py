@@ -2,7 +2,7 @@
 
 from rest_framework.routers import SimpleRouter
 
-from . import appeals, ethics, evidence_views, tasks, views
+from . import appeals, ethics, evidence_views, incident_views, reassessment_api, tasks, views
 
 router = SimpleRouter(trailing_slash="/?")
 router.register("projects", views.ProjectViewSet, basename="projects")
@@ -12,6 +12,8 @@ router.register("oversight-plans", views.OversightPlanViewSet, basename="oversig
 router.register("stakeholders", views.StakeholderViewSet, basename="stakeholders")
 router.register("obligations", views.ObligationViewSet, basename="obligations")
 router.register("notifications", views.NotificationViewSet, basename="notifications")
+router.register("incidents", incident_views.IncidentViewSet, basename="incidents")
+router.register("reassessments", reassessment_api.ReassessmentViewSet, basename="reassessments")
 router.register("appeals", appeals.AppealViewSet, basename="appeals")
 router.register("ethics-reviews", ethics.EthicsReviewViewSet, basename="ethics-reviews")
 router.register("tasks", tasks.TaskViewSet, basename="tasks")

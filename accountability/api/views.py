@@ -363,8 +363,10 @@ class ObligationViewSet(mixins.ListModelMixin, ScopedViewSet):
 
 
 class NotificationViewSet(mixins.ListModelMixin, ScopedViewSet):
+    """The caller's inbox; ``?unread=1`` for unread only, ``?kind=`` by event."""
+
     serializer_class = s.NotificationSerializer
-    filterset_fields = ["kind"]
+    filterset_fields = ["kind", "project__key"]
 
     def get_queryset(self):
         unread = self.request.query_params.get("unread") in ("1", "true", "yes")
@@ -385,3 +387,15 @@ class NotificationViewSet(mixins.ListModelMixin, ScopedViewSet):
     def read(self, request, pk=None):
         """Mark the notification read."""
         return self.out(notify_svc.notification_mark_read(actor=request.user, notification=self.get_object()))
+
+    @extend_schema(request=None, responses={200: {"type": "object", "properties": {"marked": {"type": "integer"}}}})
+    @action(detail=False, methods=["post"], url_path="read-all")
+    def read_all(self, request):
+        """Mark every unread notification read."""
+        return Response({"marked": notify_svc.notification_mark_all_read(actor=request.user)})
+
+    @extend_schema(responses={200: {"type": "object", "properties": {"unread": {"type": "integer"}}}})
+    @action(detail=False, methods=["get"])
+    def count(self, request):
+        """How many notifications are unread (the number in the admin header)."""
+        return Response({"unread": sel.notification_list(request.user, unread_only=True).count()})

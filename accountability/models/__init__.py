@@ -6,7 +6,9 @@ from .evidence import ConfabulationCheck, EvidenceStatus, FairnessAssessment, Fa
 from .evidence_impact import ImpactAssessment, WaivedPractice, Waiver
 from .evidence_people import FeedbackChannel, FeedbackItem, OperatorTraining
 from .evidence_tracing import ContentTracingPolicy, MonitoringObservation, MonitoringPlan, ProvenanceRecord
+from .incidents import CorrectiveAction, Incident, IncidentEvent, IncidentStakeholderNotice
 from .notifications import Notification
+from .reassessments import ReassessmentCompletion, ReassessmentSchedule
 from .registry import (
     AIUseCase,
     CAIODesignation,
@@ -17,6 +19,7 @@ from .registry import (
     Project,
     Stakeholder,
 )
+from .webhooks import Webhook, WebhookDelivery
 from .workflow import AppealProcess, EthicsReviewProcess, WorkflowTask
 
 __all__ = [
@@ -29,6 +32,7 @@ __all__ = [
     "ConfabulationCheck",
     "ContentTracingPolicy",
     "ContractualObligation",
+    "CorrectiveAction",
     "EthicsReview",
     "EthicsReviewProcess",
     "EthicsReviewVersion",
@@ -38,6 +42,9 @@ __all__ = [
     "FeedbackChannel",
     "FeedbackItem",
     "ImpactAssessment",
+    "Incident",
+    "IncidentEvent",
+    "IncidentStakeholderNotice",
     "Membership",
     "ModelCard",
     "MonitoringObservation",
@@ -48,10 +55,14 @@ __all__ = [
     "OversightPlanVersion",
     "Project",
     "ProvenanceRecord",
+    "ReassessmentCompletion",
+    "ReassessmentSchedule",
     "RubricScore",
     "Stakeholder",
     "VendorArtefacts",
     "WaivedPractice",
     "Waiver",
+    "Webhook",
+    "WebhookDelivery",
     "WorkflowTask",
 ]

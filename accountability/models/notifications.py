@@ -10,7 +10,14 @@ from .base import TimestampedModel
 
 
 class Notification(TimestampedModel):
-    """A message in a user's inbox. ``dedupe_key`` makes repeated sends (sweeps run twice) no-ops."""
+    """A message in a user's inbox. ``dedupe_key`` makes repeated sends (sweeps run twice) no-ops; the
+    e-mail copy is sent at most once (``email_status`` pending -> sent or failed)."""
+
+    class EmailStatus(models.TextChoices):
+        NONE = "", "No e-mail"
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="icdev_notifications"
@@ -24,6 +31,8 @@ class Notification(TimestampedModel):
     url = models.CharField(max_length=500, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
     dedupe_key = models.CharField(max_length=200, blank=True)
+    email_status = models.CharField(max_length=8, choices=EmailStatus.choices, default=EmailStatus.NONE)
+    emailed_at = models.DateTimeField(null=True, blank=True, help_text="When the e-mail copy went to the mailer.")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -32,7 +41,10 @@ class Notification(TimestampedModel):
                 fields=["recipient", "dedupe_key"], condition=~Q(dedupe_key=""), name="notification_dedupe"
             )
         ]
-        indexes = [models.Index(fields=["recipient", "read_at"])]
+        indexes = [
+            models.Index(fields=["recipient", "read_at"]),
+            models.Index(fields=["created_at"], condition=Q(email_status="pending"), name="notification_email_pending"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.recipient} · {self.subject}"

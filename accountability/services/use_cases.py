@@ -14,6 +14,7 @@ from accountability.rules.use_cases import STAGE_TRANSITIONS, determination_erro
 from accountability.selectors.ethics import approved_review_exists
 
 from ._common import apply_changes, full_clean, jsonable, raise_if, tracked_save
+from .reassessments import deactivate_for_retired_use_case, mark_due_for_modification
 
 DESCRIPTIVE_FIELDS = {
     "name",
@@ -217,4 +218,12 @@ def use_case_change_stage(*, actor, use_case: AIUseCase, stage: str, reason: str
         changes={"stage": [old, stage]},
         rationale=reason,
     )
+    # A stage change is a significant modification: the use case's reassessments are due at once
+    # (a retired use case needs none, so its schedules stop).
+    if stage == AIUseCase.Stage.RETIRED:
+        deactivate_for_retired_use_case(actor=actor, use_case=use_case)
+    else:
+        mark_due_for_modification(
+            actor=actor, use_case=use_case, description=f"stage {old} -> {stage}", source="stage change"
+        )
     return use_case

@@ -20,6 +20,7 @@ from accountability.services import use_cases as uc_svc
 
 from . import _demo_evidence as demo_evidence
 from . import _demo_workflows as demo_workflows
+from ._demo_incidents import load_incidents_and_reassessments
 
 Role = Membership.Role
 DEMO_PASSWORD = "icdev-demo-2026"  # noqa: S105 - demo data only; printed on purpose
@@ -62,6 +63,8 @@ class Command(BaseCommand):
             with transaction.atomic():
                 demo_evidence.load_evidence(users)
             created = True
+        with transaction.atomic():  # issue 4's data joins demo databases loaded before it existed
+            created = load_incidents_and_reassessments(users) or created
         logins = [
             {
                 "username": u,

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 
@@ -23,6 +24,7 @@ class Command(BaseCommand):
         py = sys.executable
         commands = [[py, "manage.py", "runserver", f"{opts['host']}:{opts['port']}", "--noreload"]]
         if not opts["no_celery"]:
+            call_command("sync_schedules", stdout=self.stdout)  # missing beat entries; staff edits are kept
             commands += [
                 [py, "-m", "celery", "-A", "icdev", "worker", "--pool=solo", "--loglevel=INFO", "-n", "icdev@%h"],
                 [py, "-m", "celery", "-A", "icdev", "beat", "--loglevel=INFO", "--pidfile="],

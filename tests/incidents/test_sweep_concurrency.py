@@ -1,0 +1,49 @@
+"""Two sweeps at once (beat overlapping a slow run, or two beat processes by mistake) share the work through
+FOR UPDATE SKIP LOCKED: every incident is flagged, and every assignee told, exactly once. PostgreSQL only.
+
+The foundation ledger serialises appends on its last entry and refuses a concurrent one with an
+IntegrityError (issue 3 rebuilds the ledger); a batch that loses that race rolls back whole and the next
+beat run takes it, which is exactly what this test checks."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import IntegrityError, connection
+
+from accountability.actors import SystemActor
+from accountability.models import Incident, IncidentEvent, Notification
+from accountability.services.incident_sweep import incident_sla_sweep
+
+from .factories import IncidentFactory, ProjectFactory
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def test_concurrent_sweeps_flag_and_notify_each_incident_once(responder_user, project):
+    other = ProjectFactory(key="proj-778")
+    for i in range(12):
+        IncidentFactory(project=project if i % 2 else other, breached=True, assigned_to=responder_user)
+    barrier, results, errors = threading.Barrier(2), [], []
+
+    def sweep():
+        try:
+            barrier.wait(timeout=10)
+            results.append(incident_sla_sweep(actor=SystemActor("celery:sla"), batch_size=2).sla_breached)
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sweep) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert all(isinstance(e, IntegrityError) and "ledger" in str(e) for e in errors), errors
+    results.append(incident_sla_sweep(actor=SystemActor("celery:sla")).sla_breached)  # the next beat run
+    assert sum(results) == 12
+    assert Incident.objects.filter(sla_breached_at__isnull=False).count() == 12
+    assert IncidentEvent.objects.filter(kind=IncidentEvent.Kind.SLA_BREACHED).count() == 12
+    assert Notification.objects.filter(kind="incident.sla_breach").count() == 12
