@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.utils.html import format_html_join
 
-from accountability.models import BoardMember, EthicsReview, EthicsReviewVersion, RubricScore, Stakeholder
+from accountability.models import BoardMember, EthicsReview, EthicsReviewVersion, Incident, RubricScore, Stakeholder
 from accountability.permissions import Perm, has_perm, visible_projects
 from accountability.rules import rubrics
 from accountability.selectors.registry import use_case_list
@@ -68,7 +68,7 @@ class EthicsReviewCreateForm(forms.ModelForm):
 
     class Meta:
         model = EthicsReview
-        fields = ["use_case", "review_type", "title"]
+        fields = ["use_case", "review_type", "incident", "title"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -118,6 +118,7 @@ class EthicsReviewAdmin(ProjectScopedAdmin):
         "project",
         "use_case",
         "review_type",
+        "incident",
         "title",
         "status",
         "version",
@@ -138,7 +139,10 @@ class EthicsReviewAdmin(ProjectScopedAdmin):
         "process_state",
     ]
     fieldsets = [
-        (None, {"fields": ["public_id", "project", "use_case", "review_type", "title", "status", "version"]}),
+        (
+            None,
+            {"fields": ["public_id", "project", "use_case", "review_type", "incident", "title", "status", "version"]},
+        ),
         ("Outcome", {"fields": ["decision", "findings", "recommendations", "conditions", "decided_by"]}),
         (
             "Rubric and quorum",
@@ -157,7 +161,7 @@ class EthicsReviewAdmin(ProjectScopedAdmin):
     def get_fieldsets(self, request, obj=None):
         if obj is None:
             return [
-                (None, {"fields": ["use_case", "review_type", "title", "summary", "material_url"]}),
+                (None, {"fields": ["use_case", "review_type", "incident", "title", "summary", "material_url"]}),
                 ("Policy", {"fields": ["rubric", "quorum_rule"]}),
             ]
         return self.fieldsets
@@ -176,6 +180,8 @@ class EthicsReviewAdmin(ProjectScopedAdmin):
             kwargs["queryset"] = use_case_list(request.user).filter(
                 project__in=visible_projects(request.user, Perm.ETHICS_MANAGE)
             )
+        if db_field.name == "incident":
+            kwargs["queryset"] = Incident.objects.filter(project__in=visible_projects(request.user, Perm.ETHICS_MANAGE))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description="criteria")
@@ -201,6 +207,7 @@ class EthicsReviewAdmin(ProjectScopedAdmin):
             actor=request.user,
             use_case=data["use_case"],
             review_type=data["review_type"],
+            incident=data.get("incident"),
             title=data.get("title") or "",
             summary=data["summary"],
             material_url=data.get("material_url") or "",

@@ -16,7 +16,7 @@ from accountability.selectors import workflow as task_sel
 from accountability.services import ethics as ethics_svc
 from accountability.services import ethics_scores as scores_svc
 
-from .fields import StakeholderIdField, UseCaseIdField, UsernameField
+from .fields import IncidentIdField, StakeholderIdField, UseCaseIdField, UsernameField
 from .steps import TaskSerializer
 from .views import ScopedViewSet, _valid
 
@@ -107,6 +107,7 @@ class EthicsReviewSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
     project = serializers.CharField(source="project.key", read_only=True)
     use_case = serializers.CharField(source="use_case.public_id", read_only=True)
+    incident = serializers.CharField(source="incident.public_id", read_only=True, allow_null=True, default=None)
     submitted_by = serializers.SerializerMethodField()
     decided_by = serializers.SerializerMethodField()
     board = BoardMemberSerializer(many=True, read_only=True)
@@ -118,6 +119,7 @@ class EthicsReviewSerializer(serializers.ModelSerializer):
             "project",
             "use_case",
             "review_type",
+            "incident",
             "title",
             "status",
             "version",
@@ -178,6 +180,12 @@ class EthicsReviewCreateSerializer(serializers.Serializer):
     board = BoardSeatSerializer(many=True)
     title = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
     review_type = serializers.ChoiceField(choices=EthicsReview.ReviewType.choices, default="initial")
+    incident = IncidentIdField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The triggering incident (incident-triggered reviews only).",
+    )
     material_url = serializers.URLField(required=False, allow_blank=True, default="")
     rubric_key = serializers.CharField(required=False, allow_blank=True, default="")
     rubric_version = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)

@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accountability.exceptions import NotFound
+from accountability.selectors import incidents as incident_sel
 from accountability.selectors import registry as sel
 
 
@@ -38,6 +39,11 @@ class ProjectKeyField(ScopedRelatedField):
 class UseCaseIdField(ScopedRelatedField):
     selector = staticmethod(sel.use_case_get)
     noun = "use case"
+
+
+class IncidentIdField(ScopedRelatedField):
+    selector = staticmethod(incident_sel.incident_get)
+    noun = "incident"
 
 
 class StakeholderIdField(ScopedRelatedField):

@@ -43,6 +43,14 @@ class EthicsReview(PublicIdMixin, TimestampedModel):
     project = models.ForeignKey("accountability.Project", on_delete=models.PROTECT, related_name="ethics_reviews")
     use_case = models.ForeignKey("accountability.AIUseCase", on_delete=models.PROTECT, related_name="ethics_reviews")
     review_type = models.CharField(max_length=20, choices=ReviewType.choices, default=ReviewType.INITIAL)
+    incident = models.ForeignKey(
+        "accountability.Incident",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="ethics_reviews",
+        help_text="The incident that triggered the review (incident-triggered reviews only).",
+    )
     title = models.CharField(max_length=200)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True)
     version = models.PositiveIntegerField(default=1, help_text="The current version under review.")
@@ -74,6 +82,11 @@ class EthicsReview(PublicIdMixin, TimestampedModel):
             models.CheckConstraint(
                 condition=~Q(status="completed") | (~Q(decision="") & Q(completed_at__isnull=False)),
                 name="ethics_completed_has_decision",
+            ),
+            models.CheckConstraint(
+                condition=(Q(review_type="incident_triggered") & Q(incident__isnull=False))
+                | (~Q(review_type="incident_triggered") & Q(incident__isnull=True)),
+                name="ethics_incident_iff_incident_triggered",
             ),
             models.CheckConstraint(
                 condition=~Q(decision="approve_with_conditions") | ~Q(conditions=""),

@@ -95,6 +95,19 @@ def _add_members(review: EthicsReview, board: list[dict], actor) -> list[BoardMe
     return members
 
 
+def _check_trigger(review_type: str, incident, use_case: AIUseCase) -> None:
+    """An incident-triggered review names its incident, which must concern the reviewed use case."""
+    if review_type == EthicsReview.ReviewType.INCIDENT_TRIGGERED:
+        if incident is None:
+            raise ValidationFailed({"incident": ["An incident-triggered review names the incident that triggered it."]})
+        if incident.project_id != use_case.project_id:
+            raise ValidationFailed({"incident": ["The incident belongs to another project."]})
+        if not incident.use_cases.filter(pk=use_case.pk).exists():
+            raise ValidationFailed({"incident": [f"{incident.public_id} does not affect {use_case.public_id}."]})
+    elif incident is not None:
+        raise ValidationFailed({"incident": ["Only an incident-triggered review links an incident."]})
+
+
 @transaction.atomic
 def ethics_review_create(
     *,
@@ -104,6 +117,7 @@ def ethics_review_create(
     board: list[dict],
     title: str = "",
     review_type: str = EthicsReview.ReviewType.INITIAL,
+    incident=None,
     material_url: str = "",
     rubric_key: str = "",
     rubric_version: int | None = None,
@@ -114,6 +128,7 @@ def ethics_review_create(
     require(actor, use_case.project, Perm.ETHICS_MANAGE)
     if is_system(actor):
         raise NotAllowed("A person submits a use case for ethics review (they revise it later).")
+    _check_trigger(review_type, incident, use_case)
     rubric = rubrics.rubric_snapshot(rubric_key, rubric_version)
     if rubric is None:
         raise ValidationFailed({"rubric_key": [f"No rubric {rubric_key!r} in the policy."]})
@@ -125,6 +140,7 @@ def ethics_review_create(
         project=use_case.project,
         use_case=use_case,
         review_type=review_type,
+        incident=incident,
         title=_text(title, "title", required=False) or default_title,
         submitted_by=actor,
         rubric_key=rubric["key"],
@@ -150,6 +166,7 @@ def ethics_review_create(
         changes={
             "use_case": use_case.public_id,
             "review_type": review.review_type,
+            "incident": incident.public_id if incident else None,
             "rubric": f"{rubric['key']} v{rubric['version']}",
             "quorum_rule": rule["name"],
             "board": [{"user": m.user.get_username(), "discipline": m.discipline, "party": m.party} for m in members],

@@ -15,6 +15,7 @@ from accountability.exceptions import ValidationFailed
 from accountability.models import BoardMember, EthicsReview
 from accountability.selectors import appeals as appeal_sel
 from accountability.selectors import ethics as ethics_sel
+from accountability.selectors import incidents as incident_sel
 from accountability.selectors import registry as sel
 from accountability.services import appeals as appeal_svc
 from accountability.services import ethics as ethics_svc
@@ -64,6 +65,9 @@ def add_arguments(parser) -> None:
         "represented to deployer.",
     )
     review.add_argument("--review-type", default="initial", choices=EthicsReview.ReviewType.values)
+    review.add_argument(
+        "--incident-id", default="", help="The triggering incident (with --review-type incident_triggered)."
+    )
     review.add_argument("--summary", default="", help="What the board reviews.")
     review.add_argument("--rubric", default="", help="Rubric key from the policy (default rubric when omitted).")
     review.add_argument("--quorum-rule", default="", help="Quorum rule from the policy.")
@@ -169,6 +173,9 @@ class AppealCommands:
             summary=opts["summary"] or f"{use_case.public_id} '{use_case.name}' as recorded in the inventory.",
             board=_board(opts["reviewer_id"]),
             review_type=opts["review_type"],
+            incident=incident_sel.incident_get(actor, opts["incident_id"], project)
+            if opts.get("incident_id")
+            else None,
             rubric_key=opts["rubric"],
             quorum_rule=opts["quorum_rule"],
             start=opts["start"],
