@@ -1,0 +1,57 @@
+"""Canonical JSON (RFC 8785, JCS) for ledger payloads, under stricter rules than JCS itself: no floats
+(use decimal strings), integers within ±2^53, ASCII keys, strings normalised to NFC. The bytes are
+produced once by ``rfc8785``, stored, and verified by hashing them, never by re-serialising."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import rfc8785
+
+from accountability.exceptions import ValidationFailed
+
+MAX_INT = 2**53
+MAX_DEPTH = 32
+
+
+def normalise(value, path: str = "$", errors: dict | None = None, depth: int = 0):
+    """Return ``value`` with strings in NFC; collect rule violations in ``errors`` by JSON path."""
+    errors = {} if errors is None else errors
+    if depth > MAX_DEPTH:
+        errors[path] = "Nested too deeply."
+        return None
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value)
+    if isinstance(value, int):
+        if abs(value) > MAX_INT:
+            errors[path] = "Integers are limited to ±2^53; send larger numbers as strings."
+        return value
+    if isinstance(value, float):
+        errors[path] = "Floats are not allowed (their JSON form is ambiguous); send a decimal string."
+        return None
+    if isinstance(value, list | tuple):
+        return [normalise(v, f"{path}[{i}]", errors, depth + 1) for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str) or not key.isascii() or not key:
+                errors[f"{path}.{key}"] = "Keys are non-empty ASCII strings."
+                continue
+            out[key] = normalise(item, f"{path}.{key}", errors, depth + 1)
+        return out
+    errors[path] = f"{type(value).__name__} is not a JSON value."
+    return None
+
+
+def canonical_bytes(value, field: str = "payload") -> bytes:
+    """The JCS bytes of ``value`` after the ledger's rules; ValidationFailed names every offending path."""
+    errors: dict[str, str] = {}
+    clean = normalise(value, "$", errors)
+    if errors:
+        raise ValidationFailed({f"{field}{path[1:]}": msg for path, msg in errors.items()})
+    try:
+        return rfc8785.dumps(clean)
+    except (rfc8785.CanonicalizationError, UnicodeEncodeError) as exc:
+        raise ValidationFailed({field: [f"Cannot be canonicalised: {exc}"]}) from exc
