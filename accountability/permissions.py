@@ -28,6 +28,7 @@ class Perm(StrEnum):
     PLAN_APPROVE = "plan.approve"
     CAIO_MANAGE = "caio.manage"  # designate, revoke, delegate, record OMB notification
     HISTORY_VIEW = "history.view"  # simple-history rows and ledger entries of the project
+    LEDGER_APPEND = "ledger.append"  # record AI actions, decisions, violations and corrections
     NOTIFY = "notify"  # receive governance notifications of the project
 
 
@@ -35,12 +36,21 @@ _READ_ALL = {Perm.PROJECT_VIEW, Perm.REGISTRY_VIEW, Perm.NOTIFY}
 
 ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
     Role.GOVERNANCE_STAFF: frozenset(
-        _READ_ALL | {Perm.PROJECT_MANAGE, Perm.REGISTRY_EDIT, Perm.PLAN_APPROVE, Perm.CAIO_MANAGE, Perm.HISTORY_VIEW}
+        _READ_ALL
+        | {
+            Perm.PROJECT_MANAGE,
+            Perm.REGISTRY_EDIT,
+            Perm.PLAN_APPROVE,
+            Perm.CAIO_MANAGE,
+            Perm.HISTORY_VIEW,
+            Perm.LEDGER_APPEND,
+        }
     ),
-    Role.CAIO: frozenset(_READ_ALL | {Perm.REGISTRY_EDIT, Perm.PLAN_APPROVE, Perm.HISTORY_VIEW}),
+    Role.CAIO: frozenset(_READ_ALL | {Perm.REGISTRY_EDIT, Perm.PLAN_APPROVE, Perm.HISTORY_VIEW, Perm.LEDGER_APPEND}),
     Role.REVIEWER: frozenset(_READ_ALL),
     Role.ETHICS_BOARD: frozenset(_READ_ALL),
-    Role.INCIDENT_RESPONDER: frozenset(_READ_ALL),
+    # Responders record violations and corrections in the ledger; they do not read its history.
+    Role.INCIDENT_RESPONDER: frozenset(_READ_ALL | {Perm.LEDGER_APPEND}),
     # Auditors read everything in the project, history included, and change nothing.
     Role.AUDITOR: frozenset(_READ_ALL | {Perm.HISTORY_VIEW}),
     # Appellants see only their own appeals (granted by the appeal services), nothing of the registry.

@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from accountability.ledger.append import appended_count
+from accountability.ledger.selectors import appended_count
 from accountability.models import Membership
 
 from .factories import MembershipFactory, ProjectFactory, UserFactory

@@ -17,7 +17,6 @@ from accountability.exceptions import ValidationFailed
 
 from . import policy
 from .build import Built, build, system_party
-from .models import LedgerEntry, PendingEntry
 from .schema import AI_TYPES, EntryType, InvestigationStatus, Oversight, Reversibility, accountable_owner
 from .store import store
 
@@ -190,8 +189,3 @@ def record_governance(
         context=context,
         project_key=getattr(project, "key", "") or "",
     )
-
-
-def appended_count() -> int:
-    """Entries appended so far, pending or integrated, excluding the genesis entry (what tests count)."""
-    return PendingEntry.objects.count() + LedgerEntry.objects.filter(seq__gt=0).count()

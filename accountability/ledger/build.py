@@ -79,12 +79,12 @@ class Built:
         )
 
 
-class _Errors(dict):
+class Errors(dict):
     def add(self, path: str, message: str) -> None:
         self.setdefault(path, []).append(message)
 
 
-def _text(value, path: str, errors: _Errors, *, required: bool = False, limit: int = MAX_TEXT) -> str:
+def _text(value, path: str, errors: Errors, *, required: bool = False, limit: int = MAX_TEXT) -> str:
     if value is None:
         value = ""
     if not isinstance(value, str):
@@ -98,7 +98,7 @@ def _text(value, path: str, errors: _Errors, *, required: bool = False, limit: i
     return value
 
 
-def _list(value, path: str, errors: _Errors, *, item_types=(str, dict)) -> list:
+def _list(value, path: str, errors: Errors, *, item_types=(str, dict)) -> list:
     if value in (None, ""):
         return []
     if not isinstance(value, list):
@@ -112,7 +112,7 @@ def _list(value, path: str, errors: _Errors, *, item_types=(str, dict)) -> list:
     return list(value)
 
 
-def party(value, path: str, errors: _Errors, *, kinds=PARTY_KINDS) -> dict | None:
+def party(value, path: str, errors: Errors, *, kinds=PARTY_KINDS) -> dict | None:
     """Normalise a party: {kind, id[, provider, model_version, name]}; persons become HMAC tokens."""
     if value in (None, "", {}):
         return None
@@ -145,7 +145,7 @@ def party(value, path: str, errors: _Errors, *, kinds=PARTY_KINDS) -> dict | Non
     return out
 
 
-def _occurred(value, entry_type: str, errors: _Errors) -> dt.datetime:
+def _occurred(value, entry_type: str, errors: Errors) -> dt.datetime:
     now = timezone.now()
     if value in (None, ""):
         return now
@@ -166,7 +166,7 @@ def _occurred(value, entry_type: str, errors: _Errors) -> dt.datetime:
     return value
 
 
-def _object(value, path: str, errors: _Errors) -> dict:
+def _object(value, path: str, errors: Errors) -> dict:
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -175,7 +175,7 @@ def _object(value, path: str, errors: _Errors) -> dict:
     return value
 
 
-def _entry_refs(value, path: str, errors: _Errors) -> list[str]:
+def _entry_refs(value, path: str, errors: Errors) -> list[str]:
     refs = _list(value, path, errors, item_types=(str,))
     for i, ref in enumerate(refs):
         if isinstance(ref, str) and not ENTRY_ID_RE.match(ref):
@@ -183,7 +183,7 @@ def _entry_refs(value, path: str, errors: _Errors) -> list[str]:
     return [r for r in refs if isinstance(r, str)]
 
 
-def _responsibility(value, errors: _Errors) -> dict:
+def _responsibility(value, errors: Errors) -> dict:
     value = value or {}
     if not isinstance(value, dict):
         errors.add("accountability.responsibility", "An object with delegator, approver and oversight.")
@@ -237,7 +237,7 @@ def build(
     entry_id: str | None = None,
 ) -> Built:
     """Validate writer input into a seed-schema document; ValidationFailed lists every problem."""
-    errors = _Errors()
+    errors = Errors()
     if entry_type not in EntryType.values:
         raise ValidationFailed({"entry_type": [f"One of: {', '.join(EntryType.values)}."]})
     ai = entry_type in AI_TYPES
@@ -361,13 +361,13 @@ def build(
     return built
 
 
-def _response_text(response: dict, name: str, errors: _Errors) -> str:
+def _response_text(response: dict, name: str, errors: Errors) -> str:
     return _text(response.get(name), f"violation.response.{name}", errors)
 
 
 def violation_block(data: dict, recorder: dict | None) -> dict:
     """The seed's violation record: id, severity, violator, rule, evidence and response."""
-    errors = _Errors()
+    errors = Errors()
     if not isinstance(data, dict):
         raise ValidationFailed({"violation": ["Must be an object."]})
     severity = data.get("severity")

@@ -34,6 +34,7 @@ class EntryFields(models.Model):
     payload_salt = models.BinaryField(null=True)
     payload_hash = models.BinaryField()
     attribution_gaps = models.CharField(max_length=200, blank=True, help_text="Space-separated reason codes.")
+    corrects_entry_id = models.CharField(max_length=30, blank=True, help_text="The entry a correction amends.")
 
     class Meta:
         abstract = True
@@ -50,8 +51,6 @@ class EntryFields(models.Model):
 
 class PendingEntry(EntryFields):
     """An accepted entry waiting for the integrator (PostgreSQL); its entry_id is already final."""
-
-    corrects_entry_id = models.CharField(max_length=30, blank=True)
 
     is_integrated = False
     seq = None
@@ -92,7 +91,7 @@ class LedgerEntry(EntryFields):
             models.Index(fields=["trace_id"], name="ledger_trace"),
             models.Index(fields=["occurred_at"], name="ledger_time"),
             models.Index(fields=["expires_at"], name="ledger_expiry"),
-            models.Index(fields=["corrects_seq"], name="ledger_corrects"),
+            models.Index(fields=["corrects_entry_id"], name="ledger_corrects"),
         ]
         constraints = [models.CheckConstraint(condition=models.Q(seq__gte=0), name="ledger_seq_nonnegative")]
 

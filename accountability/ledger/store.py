@@ -80,7 +80,7 @@ class Prepared:
     corrects_entry_id: str = ""
 
 
-ENTRY_COLUMNS = [f.name for f in fields(Prepared) if f.name != "corrects_entry_id"]
+ENTRY_COLUMNS = [f.name for f in fields(Prepared)]
 
 
 def prepare(
@@ -135,7 +135,7 @@ def store(prepared: Prepared) -> int | None:
 
 def _insert_pending(p: Prepared) -> None:
     # One plain INSERT, no lock: writers never wait for each other (ledger.md §5.4).
-    cols = [*ENTRY_COLUMNS, "corrects_entry_id"]
+    cols = ENTRY_COLUMNS
     table = PendingEntry._meta.db_table
     sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))})"  # noqa: S608
     with connection.cursor() as cur:
@@ -334,9 +334,7 @@ def integrate_batch(limit: int | None = None) -> int | None:
             return None
         head = _load_head(lock=True)
         pending = list(
-            PendingEntry.objects.order_by("id")
-            .select_for_update(skip_locked=True)
-            .only("id", *ENTRY_COLUMNS, "corrects_entry_id")[:limit]
+            PendingEntry.objects.order_by("id").select_for_update(skip_locked=True).only("id", *ENTRY_COLUMNS)[:limit]
         )
         sequencer = _Sequencer(head)
         items = _ensure_genesis(sequencer) if pending else []

@@ -132,3 +132,8 @@ def decode_bundle(data: bytes) -> list[bytes]:
         leaves.append(data[pos : pos + length])
         pos += length
     return leaves
+
+
+def leaf_hash_of(leaf: bytes) -> bytes:
+    """The entry hash of stored leaf bytes."""
+    return hashlib.sha256(b"\x00" + leaf).digest()

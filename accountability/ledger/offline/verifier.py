@@ -209,9 +209,10 @@ class LogVerifier:
         h = hashlib.sha256(b"\x00" + leaf).digest()
         if stored_hash is not None and stored_hash != h:
             self.problem(seq, "leaf_hash_mismatch", "", entry_id)
-        # The leaf is canonical JSON with fixed keys, so each bound field occurs exactly once and a
-        # JSON string can never contain the bytes '"key":' (its quotes would be escaped).
-        if leaf.count(b'"seq":') != 1 or (b'"seq":%d,' % seq) not in leaf:
+        # The leaf is canonical JSON with sorted keys, and a JSON string can never contain the bytes
+        # '"key":' (its quotes would be escaped), so these byte patterns match only the top-level fields
+        # (a link's seq is followed by '}', the leaf's by its "type" key).
+        if (b'"seq":%d,"type":"' % seq) not in leaf:
             self.problem(seq, "seq_mismatch", "the leaf records another sequence number", entry_id)
         prev = self.prev
         if prev is not None:
