@@ -1,5 +1,6 @@
 """Routes of /api/v1/ai-accountability/."""
 
+from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from . import views
@@ -13,4 +14,4 @@ router.register("stakeholders", views.StakeholderViewSet, basename="stakeholders
 router.register("obligations", views.ObligationViewSet, basename="obligations")
 router.register("notifications", views.NotificationViewSet, basename="notifications")
 
-urlpatterns = router.urls
+urlpatterns = [*router.urls, path("ledger/", include("accountability.ledger.api.urls"))]

@@ -45,8 +45,10 @@ def cmd_verify(args) -> int:
         if sys.stderr.isatty():
             print(file=sys.stderr)
         status = "OK" if report.ok else "FAILED"
-        print(f"{status}: {report.checked} entries of {report.origin}, {report.checkpoints_verified} checkpoints, "
-              f"{report.tiles_verified} tiles; {report.purged} purged and {report.withheld} withheld payloads")  # fmt: skip
+        print(
+            f"{status}: {report.checked} entries of {report.origin}, {report.checkpoints_verified} checkpoints, "
+            f"{report.tiles_verified} tiles; {report.purged} purged and {report.withheld} withheld payloads"
+        )
         if not report.ok:
             print(f"first bad entry: {report.first_problem}")
             for problem in report.problems[1:10]:

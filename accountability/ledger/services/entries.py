@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from accountability.exceptions import Conflict, ValidationFailed
+from accountability.exceptions import Conflict, NotFound, ValidationFailed
 from accountability.models import Project
 
 from ..append import AppendResult, append_entry
@@ -164,14 +164,13 @@ def _target(entry_id: str):
         found = model.objects.filter(entry_id=entry_id).first()
         if found is not None:
             return found
-    raise ValidationFailed({"corrects": [f"No ledger entry {entry_id}."]})
+    raise NotFound(f"No ledger entry {entry_id}.")
 
 
 @transaction.atomic
 def correction_record(
     *,
     actor,
-    project: Project | None,
     corrects: str,
     reason: str,
     amendments: dict | None = None,
@@ -179,11 +178,10 @@ def correction_record(
     owner=None,
 ) -> AppendResult:
     """Acknowledge and fix an error: append a Correction entry linked (by seq and hash) to the entry it
-    amends, which stays exactly as it was."""
-    require_append(actor, project)
+    amends, which stays exactly as it was. Needs ``ledger.append`` in the entry's project."""
     target = _target(corrects)
-    if target.project_key != (project.key if project else ""):
-        raise ValidationFailed({"corrects": [f"No ledger entry {corrects} in this project."]})
+    project = Project.objects.filter(key=target.project_key).first() if target.project_key else None
+    require_append(actor, project)
     if target.entry_type == EntryType.CORRECTION:
         raise ValidationFailed({"corrects": ["Correct the original entry, not a correction."]})
     if not isinstance(reason, str) or not reason.strip():
@@ -222,7 +220,7 @@ def correction_record(
             "reason": minimise(reason.strip()),
             "amendments": clean,
             "retracted": bool(retract),
-        },  # fmt: skip
+        },
     )
 
 
@@ -230,7 +228,6 @@ def correction_record(
 def violation_update(
     *,
     actor,
-    project: Project,
     violation_entry_id: str,
     investigation_status: str | None = None,
     corrective_action: str | None = None,
@@ -239,6 +236,8 @@ def violation_update(
 ) -> AppendResult:
     """Move a violation's investigation on: a correction amending its response (never an update)."""
     target = _target(violation_entry_id)
+    if target.project_key:
+        require_append(actor, Project.objects.get(key=target.project_key))
     if target.entry_type != EntryType.VIOLATION:
         raise ValidationFailed({"violation": [f"{violation_entry_id} is not a violation entry."]})
     amendments = {}
@@ -248,6 +247,4 @@ def violation_update(
         amendments["violation.response.corrective_action"] = corrective_action
     if immediate_action is not None:
         amendments["violation.response.immediate_action"] = immediate_action
-    return correction_record(
-        actor=actor, project=project, corrects=violation_entry_id, reason=note, amendments=amendments
-    )
+    return correction_record(actor=actor, corrects=violation_entry_id, reason=note, amendments=amendments)

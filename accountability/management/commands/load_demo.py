@@ -11,6 +11,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accountability.actors import SystemActor
+from accountability.ledger.demo import load_demo_ledger
+from accountability.ledger.services.integration import integrate_pending
 from accountability.models import CAIODesignation, Membership, Project
 from accountability.services import caio as caio_svc
 from accountability.services import oversight as plan_svc
@@ -49,6 +51,13 @@ class Command(BaseCommand):
             with transaction.atomic():
                 self.load_agency(users)
                 self.load_second_project(users)
+                load_demo_ledger(
+                    actor=users["gov.staff"],
+                    project=Project.objects.get(key="proj-101"),
+                    caio=users["caio"],
+                    reviewer_username="reviewer",
+                )
+            integrate_pending()  # PostgreSQL queues appends: integrate and checkpoint them now
             created = True
         logins = [
             {
