@@ -46,7 +46,7 @@ def _plain(value):
         return value.isoformat()
     if isinstance(value, Decimal | float):
         return str(value)  # JCS forbids floats in our schema; a decimal string is exact
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53 - 1:
         return str(value)
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}

@@ -10,7 +10,7 @@ import rfc8785
 
 from accountability.exceptions import ValidationFailed
 
-MAX_INT = 2**53
+MAX_INT = 2**53 - 1  # I-JSON: integers JavaScript represents exactly
 MAX_DEPTH = 32
 
 
@@ -26,7 +26,7 @@ def normalise(value, path: str = "$", errors: dict | None = None, depth: int = 0
         return unicodedata.normalize("NFC", value)
     if isinstance(value, int):
         if abs(value) > MAX_INT:
-            errors[path] = "Integers are limited to ±2^53; send larger numbers as strings."
+            errors[path] = "Integers are limited to ±(2^53 - 1); send larger numbers as strings."
         return value
     if isinstance(value, float):
         errors[path] = "Floats are not allowed (their JSON form is ambiguous); send a decimal string."

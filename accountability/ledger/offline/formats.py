@@ -41,7 +41,7 @@ LEAF_KEYS = frozenset(
         "v",
     }
 )
-_JS_SAFE_INT = 2**53
+_JS_SAFE_INT = 2**53 - 1
 
 
 def payload_hash(salt: bytes, payload: bytes) -> bytes:
@@ -65,7 +65,7 @@ def _check_leaf_value(value, path: str) -> None:
         return
     if isinstance(value, int):
         if abs(value) > _JS_SAFE_INT:
-            raise ValueError(f"{path}: integers are limited to ±2^53")
+            raise ValueError(f"{path}: integers are limited to ±(2^53 - 1)")
         return
     if isinstance(value, list):
         for i, item in enumerate(value):

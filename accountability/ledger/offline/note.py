@@ -58,7 +58,7 @@ class Verifier:
     @classmethod
     def parse(cls, vkey: str) -> Verifier:
         """Parse ``<name>+<hex id>+<base64(0x01 ‖ pubkey)>``."""
-        parts = vkey.strip().split("+")
+        parts = vkey.strip().split("+", 2)  # the base64 key may itself contain '+'
         if len(parts) != 3:
             raise NoteError("a verifier key looks like name+hexid+base64key")
         name, hex_id, key = parts
@@ -102,7 +102,7 @@ class Signer:
     @classmethod
     def parse(cls, skey: str) -> Signer:
         """Parse ``PRIVATE+KEY+<name>+<hex id>+<base64(0x01 ‖ seed)>``."""
-        parts = skey.strip().split("+")
+        parts = skey.strip().split("+", 4)
         if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
             raise NoteError("a signing key looks like PRIVATE+KEY+name+hexid+base64key")
         name, hex_id, key = parts[2:]

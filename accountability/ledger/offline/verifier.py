@@ -386,9 +386,13 @@ class LogVerifier:
                     )
         purged = self._check_purges()
         root = self.range.root() if self._tree_valid else b""
-        if head is not None and (head[0] != self.size or head[1] != root):
+        if head is not None and head[0] > self.size:
+            for missing in range(self.size, min(head[0], self.size + self.MAX_PROBLEMS)):
+                self.problem(missing, "missing_entry", f"the tree head records {head[0]} entries")
+        elif head is not None and (head[0] != self.size or head[1] != root):
             self.problem(max(self.size - 1, 0), "head_mismatch", f"the head says size {head[0]}")
-        problems = sorted(self.problems, key=lambda p: (p.seq, p.reason))
+        rank = {reason: i for i, reason in enumerate(REASONS)}
+        problems = sorted(self.problems, key=lambda p: (p.seq, rank.get(p.reason, len(rank))))
         return Report(
             ok=self.problem_count == 0,
             origin=self.origin,

@@ -33,28 +33,30 @@ class Verification:
     report: Report
 
 
+CHUNK = 16384
+
+
 def _rows(start: int, end: int) -> Iterator[tuple]:
-    """(seq, entry_id, leaf, hash, payload, salt) in seq order; COPY on PostgreSQL (ledger.md §2.2:
-    the fastest way to stream rows into Python)."""
-    if connection.vendor == "postgresql":
-        sql = (
-            f"COPY (SELECT {', '.join(COLUMNS)} FROM {LedgerEntry._meta.db_table} "  # noqa: S608
-            f"WHERE seq >= {int(start)} AND seq < {int(end)} ORDER BY seq) TO STDOUT (FORMAT BINARY)"
-        )
-        with connection.cursor() as cur, cur.cursor.copy(sql) as copy:
-            copy.set_types(["int8", "text", "bytea", "bytea", "bytea", "bytea"])
-            yield from copy.rows()
-        return
-    qs = LedgerEntry.objects.filter(seq__gte=start, seq__lt=end).order_by("seq").values_list(*COLUMNS)
-    for seq, entry_id, leaf, h, payload, salt in qs.iterator(chunk_size=5000):
-        yield (
-            seq,
-            entry_id,
-            bytes(leaf),
-            bytes(h),
-            None if payload is None else bytes(payload),
-            None if salt is None else bytes(salt),
-        )
+    """(seq, entry_id, leaf, hash, payload, salt) in seq order, in chunks; COPY on PostgreSQL (ledger.md
+    §2.2: the fastest way to stream rows into Python). Each chunk is read completely before it is
+    yielded, because the verifier reads tiles on the same connection in between."""
+    for lo in range(start, end, CHUNK):
+        hi = min(lo + CHUNK, end)
+        if connection.vendor == "postgresql":
+            sql = (
+                f"COPY (SELECT {', '.join(COLUMNS)} FROM {LedgerEntry._meta.db_table} "  # noqa: S608
+                f"WHERE seq >= {int(lo)} AND seq < {int(hi)} ORDER BY seq) TO STDOUT (FORMAT BINARY)"
+            )
+            with connection.cursor() as cur, cur.cursor.copy(sql) as copy:
+                copy.set_types(["int8", "text", "bytea", "bytea", "bytea", "bytea"])
+                rows = list(copy.rows())
+        else:
+            qs = LedgerEntry.objects.filter(seq__gte=lo, seq__lt=hi).order_by("seq").values_list(*COLUMNS)
+            rows = [
+                (seq, entry_id, bytes(leaf), bytes(h), None if p is None else bytes(p), None if t is None else bytes(t))
+                for seq, entry_id, leaf, h, p, t in qs
+            ]
+        yield from rows
 
 
 class _Tiles:
@@ -144,7 +146,9 @@ def ledger_verify(
     for detail in start_problems:
         verifier.problem(max(start - 1, 0), "checkpoint_mismatch", detail)
     done = 0
-    for seq, entry_id, leaf, h, payload, salt in _rows(start, size + 1_000_000_000):
+    # Read past the head's size: rows beyond it (or a head that lies about it) are checked too.
+    last = LedgerEntry.objects.order_by("-seq").values_list("seq", flat=True).first()
+    for seq, entry_id, leaf, h, payload, salt in _rows(start, max(size, (last or 0) + 1)):
         verifier.feed(seq, leaf, payload, salt, stored_hash=h, entry_id=entry_id)
         done += 1
         if progress is not None and done % 10000 == 0:
