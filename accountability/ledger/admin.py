@@ -109,10 +109,26 @@ class PayloadFilter(admin.SimpleListFilter):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyLedgerAdmin):
-    list_display = ["seq", "entry_id", "entry_type", "project_key", "actor_ref", "action_type", "occurred_at",
-                    "oversight", "payload_state", "attribution"]  # fmt: skip
-    list_filter = ["entry_type", ActorFilter, ProjectFilter, ("occurred_at", admin.DateFieldListFilter),
-                   "oversight", PayloadFilter]  # fmt: skip
+    list_display = [
+        "seq",
+        "entry_id",
+        "entry_type",
+        "project_key",
+        "actor_ref",
+        "action_type",
+        "occurred_at",
+        "oversight",
+        "payload_state",
+        "attribution",
+    ]
+    list_filter = [
+        "entry_type",
+        ActorFilter,
+        ProjectFilter,
+        ("occurred_at", admin.DateFieldListFilter),
+        "oversight",
+        PayloadFilter,
+    ]
     search_fields = ["entry_id", "actor_ref", "task_id", "trace_id", "action_type"]
     date_hierarchy = "occurred_at"
     list_per_page = 100
@@ -129,8 +145,11 @@ class LedgerEntryAdmin(ReadOnlyLedgerAdmin):
         return [path("metrics/", view, name="ledger_ledgerentry_metrics"), *super().get_urls()]
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "integrity": sel.chain_integrity(),
-                         "metrics_url": reverse("admin:ledger_ledgerentry_metrics")}  # fmt: skip
+        extra_context = {
+            **(extra_context or {}),
+            "integrity": sel.chain_integrity(),
+            "metrics_url": reverse("admin:ledger_ledgerentry_metrics"),
+        }
         return super().changelist_view(request, extra_context)
 
     def metrics_view(self, request):
@@ -201,8 +220,14 @@ class LedgerEntryAdmin(ReadOnlyLedgerAdmin):
         items = sel.corrections_of(obj.entry_id)
         if not items:
             return "none"
-        links = [(reverse("admin:ledger_ledgerentry_change", args=[c["seq"]]) if c["seq"] is not None else "#",
-                  c["entry_id"], c.get("reason", "")) for c in items]  # fmt: skip
+        links = [
+            (
+                reverse("admin:ledger_ledgerentry_change", args=[c["seq"]]) if c["seq"] is not None else "#",
+                c["entry_id"],
+                c.get("reason", ""),
+            )
+            for c in items
+        ]
         return format_html_join("", '<div><a href="{}">{}</a>: {}</div>', links)
 
     @admin.display(description="integrity")
@@ -260,8 +285,17 @@ class CheckpointAdmin(ReadOnlyLedgerAdmin):
 
 @admin.register(VerificationRun)
 class VerificationRunAdmin(ReadOnlyLedgerAdmin):
-    list_display = ["finished_at", "mode", "status", "chain_integrity", "from_size", "size", "first_bad", "seconds",
-                    "actor"]  # fmt: skip
+    list_display = [
+        "finished_at",
+        "mode",
+        "status",
+        "chain_integrity",
+        "from_size",
+        "size",
+        "first_bad",
+        "seconds",
+        "actor",
+    ]
     list_filter = ["ok", "mode"]
     exclude = ["root", "compact_range", "last_hash"]
 

@@ -191,8 +191,10 @@ def _responsibility(value, errors: Errors) -> dict:
     unknown = set(value) - {"delegator", "approver", "oversight", "primary_actor"}
     if unknown:
         errors.add("accountability.responsibility", f"Unknown roles: {', '.join(sorted(unknown))}.")
-    return {role: party(value.get(role), f"accountability.responsibility.{role}", errors) for role in
-            ("delegator", "approver", "oversight")}  # fmt: skip
+    return {
+        role: party(value.get(role), f"accountability.responsibility.{role}", errors)
+        for role in ("delegator", "approver", "oversight")
+    }
 
 
 def chain_of(actor: dict, responsibility: dict) -> list[str]:
@@ -201,8 +203,9 @@ def chain_of(actor: dict, responsibility: dict) -> list[str]:
     return [party_ref(p) for p in parties if p]
 
 
-def _base_document(*, entry_id, entry_type, project_key, occurred_at, actor, action, context, responsibility,
-                   oversight, reversibility) -> dict:  # fmt: skip
+def _base_document(
+    *, entry_id, entry_type, project_key, occurred_at, actor, action, context, responsibility, oversight, reversibility
+) -> dict:
     return {
         "schema_version": FORMAT_VERSION,
         "entry_id": entry_id,
@@ -309,8 +312,10 @@ def build(
     if ai and level is not None:
         for name in level.required_fields:
             if not clean_action.get(name):
-                errors.add(f"action.{name}", f"Oversight level '{oversight}' logs {level.logging_detail} detail: "
-                           f"{name} is required.")  # fmt: skip
+                errors.add(
+                    f"action.{name}",
+                    f"Oversight level '{oversight}' logs {level.logging_detail} detail: {name} is required.",
+                )
         for name in level.forbidden_fields:
             if clean_action.get(name):
                 errors.add(f"action.{name}", f"Oversight level '{oversight}' logs a summary only: leave {name} out.")
@@ -346,8 +351,19 @@ def build(
         reversibility=reversibility,
     )
     refs = ([parent] if parent else []) + clean_context["related_entries"]
-    built = Built(document, entry_id, entry_type, project_key, who, responsibility, oversight, reversibility,
-                  flagged, refs, gaps=gaps)  # fmt: skip
+    built = Built(
+        document,
+        entry_id,
+        entry_type,
+        project_key,
+        who,
+        responsibility,
+        oversight,
+        reversibility,
+        flagged,
+        refs,
+        gaps=gaps,
+    )
     if violation is not None:
         document["violation"] = violation_block(violation, who)
         built.references += document["violation"]["evidence"]["entry_ids"]

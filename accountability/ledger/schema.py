@@ -97,21 +97,46 @@ class OversightLevel:
 
 OVERSIGHT_LEVELS = {
     Oversight.FULL: OversightLevel(
-        "full", "Human reviews all actions", "maximum", "always", True,
-        ("description", "rationale", "inputs", "outputs"), (), True,
+        "full",
+        "Human reviews all actions",
+        "maximum",
+        "always",
+        True,
+        ("description", "rationale", "inputs", "outputs"),
+        (),
+        True,
     ),
     Oversight.SELECTIVE: OversightLevel(
-        "selective", "Human reviews flagged actions", "high", "flagged", True,
-        ("description", "rationale", "outputs"), (), True,
+        "selective",
+        "Human reviews flagged actions",
+        "high",
+        "flagged",
+        True,
+        ("description", "rationale", "outputs"),
+        (),
+        True,
     ),
     Oversight.AUDIT: OversightLevel(
-        "audit", "Human can review on demand", "standard", "never", True, ("description", "rationale"), (), True,
+        "audit",
+        "Human can review on demand",
+        "standard",
+        "never",
+        True,
+        ("description", "rationale"),
+        (),
+        True,
     ),
     Oversight.MINIMAL: OversightLevel(
-        "minimal", "Routine operations only", "summary", "never", False, ("description",),
-        ("inputs", "outputs", "factors", "alternatives"), False,
+        "minimal",
+        "Routine operations only",
+        "summary",
+        "never",
+        False,
+        ("description",),
+        ("inputs", "outputs", "factors", "alternatives"),
+        False,
     ),
-}  # fmt: skip
+}
 
 
 # --- parties ---------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ ENTRY = "entries/<str:entry_id>"
 
 urlpatterns = [
     path("checkpoint", views.CheckpointView.as_view(), name="ledger-checkpoint"),
+    path("checkpoint/note", views.CheckpointNoteView.as_view(), name="ledger-checkpoint-note"),
     path("consistency", views.ConsistencyView.as_view(), name="ledger-consistency"),
     path("entries", views.EntryListView.as_view(), name="ledger-entries"),
     path(ENTRY, views.EntryDetailView.as_view(), name="ledger-entry"),

@@ -63,24 +63,35 @@ def _project_key(request) -> str:
     return key
 
 
-class CheckpointView(APIView):
-    """The latest signed checkpoint (C2SP signed note). ``?format=note`` returns the note as text."""
+def _latest_checkpoint(request):
+    require_reader(request.user)
+    if mode() == "inline":
+        integrate_pending()  # inline appends sign at most every 250 ms: cover the tail now
+    cp = sel.checkpoint_latest()
+    if cp is None:
+        raise NotFound("No checkpoint has been signed yet.")
+    return cp
 
-    @extend_schema(responses={200: dict}, parameters=[OpenApiParameter("format", str, enum=["json", "note"])])
+
+class CheckpointView(APIView):
+    """The latest signed checkpoint (C2SP signed note), with its parsed origin, size and root."""
+
+    @extend_schema(responses={200: dict})
     def get(self, request):
-        require_reader(request.user)
-        if mode() == "inline":
-            integrate_pending()  # inline appends sign at most every 250 ms: cover the tail now
-        cp = sel.checkpoint_latest()
-        if cp is None:
-            raise NotFound("No checkpoint has been signed yet.")
-        if request.query_params.get("format") == "note":
-            return HttpResponse(cp.note, content_type="text/plain; charset=utf-8")
-        return Response(s.checkpoint_data(cp))
+        return Response(s.checkpoint_data(_latest_checkpoint(request)))
+
+
+class CheckpointNoteView(APIView):
+    """The latest signed checkpoint as the plain signed note (what witnesses and tools expect)."""
+
+    @extend_schema(responses={(200, "text/plain"): str})
+    def get(self, request):
+        return HttpResponse(_latest_checkpoint(request).note, content_type="text/plain; charset=utf-8")
 
 
 class EntryListView(generics.GenericAPIView):
-    """GET entries you may read (newest first); POST an AI action, decision or interaction."""
+    """GET integrated entries you may read, newest first (``?status=pending``: the integrator's queue);
+    POST an AI action, decision or interaction."""
 
     serializer_class = s.EntryInputSerializer
 
@@ -91,10 +102,17 @@ class EntryListView(generics.GenericAPIView):
             OpenApiParameter("project", str),
             OpenApiParameter("since", str),
             OpenApiParameter("until", str),
+            OpenApiParameter("status", str, enum=["integrated", "pending"]),
         ],
         responses={200: dict},
     )
     def get(self, request):
+        state = request.query_params.get("status") or "integrated"
+        if state not in ("integrated", "pending"):
+            raise ValidationFailed({"status": ["integrated or pending."]})
+        if state == "pending":
+            page = self.paginate_queryset(sel.pending_list(request.user))
+            return self.get_paginated_response([s.entry_data(e, full=False) for e in page])
         entry_type = request.query_params.get("entry_type") or None
         if entry_type and entry_type not in EntryType.values:
             raise ValidationFailed({"entry_type": [f"One of: {', '.join(EntryType.values)}."]})

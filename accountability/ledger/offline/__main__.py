@@ -88,8 +88,13 @@ def main(argv: list[str] | None = None) -> int:
     verify = sub.add_parser("verify", help="verify an export directory")
     verify.add_argument("directory")
     verify.add_argument("--vkey", action="append", default=[], help="a trusted public key (repeatable)")
-    verify.add_argument("--trusted-checkpoint", action="append", default=[], metavar="FILE",
-                        help="a checkpoint note you saved earlier; the log must be consistent with it")  # fmt: skip
+    verify.add_argument(
+        "--trusted-checkpoint",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a checkpoint note you saved earlier; the log must be consistent with it",
+    )
     verify.add_argument("--json", action="store_true")
     verify.set_defaults(func=cmd_verify)
     proof = sub.add_parser("verify-proof", help="verify a tlog-proof bundle for one leaf")

@@ -61,8 +61,13 @@ def test_an_entry_has_the_seed_schema_and_a_ulid_id(project, staff_user, grant, 
     integrate()
     doc = _doc(result.entry_id)
     assert set(doc) >= {"entry_id", "timestamp", "entry_type", "actor", "action", "context", "accountability"}
-    assert doc["actor"] == {"kind": "model", "id": "claude-opus", "provider": "anthropic", "model_version": "4.1",
-                            "session_id": "s-1"}  # fmt: skip
+    assert doc["actor"] == {
+        "kind": "model",
+        "id": "claude-opus",
+        "provider": "anthropic",
+        "model_version": "4.1",
+        "session_id": "s-1",
+    }
     assert set(doc["action"]) >= {"type", "description", "inputs", "outputs", "rationale"}
     assert set(doc["context"]) >= {"task_id", "parent_entry", "related_models"}
     assert doc["accountability"]["human_oversight"] == "audit"
@@ -108,8 +113,12 @@ def test_the_database_refuses_a_fork(project, grant, integrate):
 def test_decisions_violations_and_corrections_need_an_accountable_owner(project, grant, ledger_count, entry_type):
     extra = {}
     if entry_type == "violation":
-        extra["violation"] = {"severity": "low", "violator": "model:x", "rule_violated": "r",
-                              "evidence": {"entry_ids": [], "description": "d"}}  # fmt: skip
+        extra["violation"] = {
+            "severity": "low",
+            "violator": "model:x",
+            "rule_violated": "r",
+            "evidence": {"entry_ids": [], "description": "d"},
+        }
     if entry_type == "correction":
         extra["correction"] = {"corrects": "LED-" + "0" * 26, "reason": "r", "amendments": {}}
     before = ledger_count()
@@ -191,12 +200,14 @@ def test_pii_keys_rotate(project, grant, integrate):
     old_key = base64.b64encode(b"o" * 32).decode()
     new_key = base64.b64encode(b"n" * 32).decode()
     with override_settings(ICDEV_LEDGER_PII_KEYS=[f"k1:{old_key}"]):
-        first = append_entry(**action_entry(1, action={"type": "eligibility.score", "description": "a@b.gov",
-                                                      "rationale": "r"}))  # fmt: skip
+        first = append_entry(
+            **action_entry(1, action={"type": "eligibility.score", "description": "a@b.gov", "rationale": "r"})
+        )
         old_token = keys.pii_token("a@b.gov")
     with override_settings(ICDEV_LEDGER_PII_KEYS=[f"k2:{new_key}", f"k1:{old_key}"]):
-        second = append_entry(**action_entry(2, action={"type": "eligibility.score", "description": "a@b.gov",
-                                                       "rationale": "r"}))  # fmt: skip
+        second = append_entry(
+            **action_entry(2, action={"type": "eligibility.score", "description": "a@b.gov", "rationale": "r"})
+        )
         tokens = keys.pii_tokens("a@b.gov")
         assert tokens[0].startswith("hmac:k2:")
         assert tokens[1] == old_token

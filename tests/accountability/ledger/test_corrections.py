@@ -46,11 +46,16 @@ def test_a_violation_record_has_the_seed_fields(project, staff_user, recorded, i
     v = doc["violation"]
     assert v["violation_id"].startswith("VIO-")
     assert (v["severity"], v["violator"], v["rule_violated"]) == (
-        "high", {"kind": "model", "id": "claude-opus"}, "OSP-00001 §2: no automated denials",
-    )  # fmt: skip
+        "high",
+        {"kind": "model", "id": "claude-opus"},
+        "OSP-00001 §2: no automated denials",
+    )
     assert v["evidence"] == {"entry_ids": [recorded.entry_id], "description": "Denied an application without review"}
-    assert v["response"] == {"immediate_action": "Decision reversed; model paused", "investigation_status": "open",
-                             "corrective_action": "Retrain the threshold"}  # fmt: skip
+    assert v["response"] == {
+        "immediate_action": "Decision reversed; model paused",
+        "investigation_status": "open",
+        "corrective_action": "Retrain the threshold",
+    }
     assert doc["accountability"]["responsibility"]["oversight"]["kind"] == "user"  # the recorder owns it
 
 
@@ -58,8 +63,15 @@ def test_a_violation_record_has_the_seed_fields(project, staff_user, recorded, i
 def test_violation_evidence_must_exist_in_the_project(project, staff_user, grant, ledger_count):
     before = ledger_count()
     with pytest.raises(ValidationFailed) as exc:
-        violation_record(actor=staff_user, project=project, severity="low", violator="model:x", rule_violated="r",
-                         evidence_entry_ids=["LED-" + "2" * 26], description="d")  # fmt: skip
+        violation_record(
+            actor=staff_user,
+            project=project,
+            severity="low",
+            violator="model:x",
+            rule_violated="r",
+            evidence_entry_ids=["LED-" + "2" * 26],
+            description="d",
+        )
     assert "violation.evidence.entry_ids" in exc.value.errors
     assert ledger_count() == before
 
@@ -102,10 +114,16 @@ def test_a_violation_moves_on_through_corrections(project, staff_user, grant, in
         **decision(action={"type": "data.export", "description": "d", "rationale": "r"}),
     )
     [violation_id] = stray.violations
-    violation_update(actor=staff_user, violation_entry_id=violation_id, investigation_status="investigating",
-                     note="Looking into it")  # fmt: skip
-    violation_update(actor=staff_user, violation_entry_id=violation_id, investigation_status="resolved",
-                     corrective_action="Scope clarified to the team", note="Done")  # fmt: skip
+    violation_update(
+        actor=staff_user, violation_entry_id=violation_id, investigation_status="investigating", note="Looking into it"
+    )
+    violation_update(
+        actor=staff_user,
+        violation_entry_id=violation_id,
+        investigation_status="resolved",
+        corrective_action="Scope clarified to the team",
+        note="Done",
+    )
     integrate()
     doc, corrections = effective_document(entry_get(SYSTEM, violation_id))
     assert doc["violation"]["response"]["investigation_status"] == "resolved"

@@ -22,8 +22,11 @@ OWNER = {"kind": "user", "id": "staff"}
 
 
 def _acct(level, reversibility="reversible", **responsibility):
-    return {"human_oversight": level, "reversibility": reversibility, "responsibility": {"oversight": OWNER,
-            **responsibility}}  # fmt: skip
+    return {
+        "human_oversight": level,
+        "reversibility": reversibility,
+        "responsibility": {"oversight": OWNER, **responsibility},
+    }
 
 
 def _violations(result) -> list[dict]:
@@ -83,9 +86,12 @@ def test_grants_invite_only_while_they_are_live(project, staff_user):
     assert [v["rule_violated"] for v in _violations(after)] == ["codex.invitation"]
     with time_machine.travel(t0, tick=False):
         scope_grant_create(
-            actor=SYSTEM, project=project, model_id="gemini-pro", action_types=["eligibility.*"],
+            actor=SYSTEM,
+            project=project,
+            model_id="gemini-pro",
+            action_types=["eligibility.*"],
             expires_at=t0 + dt.timedelta(minutes=30),
-        )  # fmt: skip
+        )
     gemini = decision(performer={"model_id": "gemini-pro", "model_version": "2"})
     inside = ledger_entry_append(actor=staff_user, project=project, occurred_at=t0 + dt.timedelta(minutes=10), **gemini)
     expired = ledger_entry_append(
@@ -143,8 +149,9 @@ def test_minimal_oversight_logs_a_summary_of_routine_operations_only(project, st
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("level", "missing"), [("full", "action.inputs"), ("selective", "action.outputs"),
-                                                ("audit", "action.rationale")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("level", "missing"), [("full", "action.inputs"), ("selective", "action.outputs"), ("audit", "action.rationale")]
+)
 def test_each_level_requires_its_logging_detail(project, staff_user, grant, level, missing):
     data = decision(accountability=_acct(level, approver=OWNER))
     data["action"][missing.split(".")[1]] = [] if missing != "action.rationale" else ""

@@ -11,8 +11,15 @@ from ._ledger import LedgerCommand, parse_time
 
 
 def _row(entry) -> list:
-    return [entry.seq if entry.seq is not None else "pending", entry.entry_id, entry.entry_type, entry.project_key,
-            entry.actor_ref, entry.action_type, entry.occurred_at.isoformat(timespec="seconds")]  # fmt: skip
+    return [
+        entry.seq if entry.seq is not None else "pending",
+        entry.entry_id,
+        entry.entry_type,
+        entry.project_key,
+        entry.actor_ref,
+        entry.action_type,
+        entry.occurred_at.isoformat(timespec="seconds"),
+    ]
 
 
 COLUMNS = ["seq", "entry", "type", "project", "actor", "action", "occurred"]

@@ -79,8 +79,17 @@ class Command(LedgerCommand):
 
     def do_violation(self, actor, opts):
         data = _load(opts["violation"], "violation")
-        allowed = {"severity", "violator", "rule_violated", "evidence_entry_ids", "description", "immediate_action",
-                   "investigation_status", "corrective_action", "owner"}  # fmt: skip
+        allowed = {
+            "severity",
+            "violator",
+            "rule_violated",
+            "evidence_entry_ids",
+            "description",
+            "immediate_action",
+            "investigation_status",
+            "corrective_action",
+            "owner",
+        }
         unknown = set(data) - allowed
         if unknown:
             raise ValidationFailed({"violation": [f"Unknown fields: {', '.join(sorted(unknown))}."]})
