@@ -429,6 +429,7 @@ def violation_block(data: dict, recorder: dict | None) -> dict:
 
 
 def system_party(name: str) -> dict:
+    """A party for a named system component (``ledger:policy``)."""
     return {"kind": "system", "id": name}
 
 

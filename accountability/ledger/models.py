@@ -230,7 +230,9 @@ class ScopeGrant(models.Model):
         return f"{self.model_id} in {self.project.key}: {', '.join(self.action_types)}"
 
     def covers(self, action_type: str) -> bool:
-        for pattern in self.action_types:
-            if pattern == action_type or (pattern.endswith(".*") and action_type.startswith(pattern[:-1])):
-                return True
-        return False
+        return covers(self.action_types, action_type)
+
+
+def covers(patterns: list[str], action_type: str) -> bool:
+    """An action type is covered by itself, or by a family pattern ending in .* (data.* covers data.export)."""
+    return any(p == action_type or (p.endswith(".*") and action_type.startswith(p[:-1])) for p in patterns)

@@ -31,6 +31,7 @@ PERSON_KEYS = frozenset(
 
 
 def is_person_key(key: str) -> bool:
+    """Whether a payload key names a person-identifying value."""
     extra = getattr(settings, "ICDEV_LEDGER_PII_FIELDS", ())
     return key in PERSON_KEYS or key in extra or key.endswith(("_email", "_phone"))
 

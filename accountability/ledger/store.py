@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import os
 from dataclasses import dataclass, fields
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 from ulid import ULID
 
@@ -41,6 +42,7 @@ INTEGRATOR_LOCK = int.from_bytes(hashlib.sha256(b"icdev-ledger-integrator").dige
 
 
 def new_entry_id() -> str:
+    """``LED-{ulid}``: final at append time, before the entry has a seq."""
     return f"LED-{ULID()}"
 
 
@@ -151,7 +153,7 @@ def _b64(data: bytes) -> str:
 
 def _leaf(p, *, seq: int, prev: bytes, recorded_at: dt.datetime, links: list[dict]) -> bytes:
     kind, _, ident = p.actor_ref.partition(":")
-    return encode_leaf(
+    return encode_leaf(  # every value is a str, int or None built here: the value walk is not needed
         {
             "v": FORMAT_VERSION,
             "log": keys.origin(),
@@ -169,27 +171,80 @@ def _leaf(p, *, seq: int, prev: bytes, recorded_at: dt.datetime, links: list[dic
             "oversight": p.oversight,
             "reversibility": p.reversibility,
             "links": links,
-        }
+        },
+        check=False,
     )
 
 
-def _load_head(*, lock: bool) -> LedgerHead:
+@dataclass
+class _Head:
+    """The head row as the append paths use it (read and written with plain SQL: it is touched by
+    every inline append)."""
+
+    size: int
+    root: bytes
+    compact_range: bytes
+    last_hash: bytes
+    last_recorded_at: dt.datetime | None
+    checkpoint_size: int
+    checkpoint_at: dt.datetime | None
+
+
+_HEAD_COLUMNS = [f.name for f in fields(_Head)]
+
+
+def _head_table() -> str:
+    return LedgerHead._meta.db_table
+
+
+def _select_head(lock: bool) -> _Head | None:
+    sql = f"SELECT {', '.join(_HEAD_COLUMNS)} FROM {_head_table()} WHERE id = 1"  # noqa: S608
+    if lock and connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    with connection.cursor() as cur:
+        cur.execute(sql)
+        row = cur.fetchone()
+    if row is None:
+        return None
+    if connection.vendor != "postgresql":  # SQLite hands back text for datetimes in raw queries
+        row = list(row)
+        for i in (4, 6):
+            row[i] = _parse_db_time(row[i])
+    return _Head(row[0], bytes(row[1]), bytes(row[2]), bytes(row[3]), *row[4:])
+
+
+def _parse_db_time(value):
+    """SQLite stores UTC without an offset (Django's convention); raw queries return it naive or as text."""
+    if value is None:
+        return None
+    parsed = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _load_head(*, lock: bool) -> _Head:
     """The head row, created empty on first use (INSERT … ON CONFLICT DO NOTHING, so racing first
     writers do not fail), then locked when ``lock``."""
-    if not LedgerHead.objects.filter(pk=1).exists():
+    head = _select_head(lock)
+    if head is None:
         LedgerHead.objects.bulk_create(
             [LedgerHead(id=1, size=0, root=EMPTY_ROOT, compact_range=b"", last_hash=GENESIS_PREV)],
             ignore_conflicts=True,
         )
-    qs = LedgerHead.objects.select_for_update() if lock else LedgerHead.objects
-    return qs.get(pk=1)
+        head = _select_head(lock)
+    return head
+
+
+def _save_head(head: _Head, names: list[str]) -> None:
+    assignments = ", ".join(f"{n} = %s" for n in names)
+    with connection.cursor() as cur:
+        cur.execute(f"UPDATE {_head_table()} SET {assignments} WHERE id = 1", [getattr(head, n) for n in names])  # noqa: S608
 
 
 class _Sequencer:
     """Extends the head with entries in order: assigns seq, prev and recorded_at, builds leaves, keeps
     the compact range, and writes completed tiles. Used by both append paths."""
 
-    def __init__(self, head: LedgerHead):
+    def __init__(self, head: _Head):
         self.head = head
         self.start = head.size
         self.range = CompactRange.from_bytes(head.size, head.compact_range)
@@ -220,7 +275,7 @@ class _Sequencer:
         head.compact_range = self.range.to_bytes()
         head.last_hash = self.prev
         head.last_recorded_at = self.last_recorded
-        head.save(update_fields=["size", "root", "compact_range", "last_hash", "last_recorded_at"])
+        _save_head(head, ["size", "root", "compact_range", "last_hash", "last_recorded_at"])
 
 
 def _complete_tiles(old_size: int, new_size: int) -> None:
@@ -269,32 +324,95 @@ def _ensure_genesis(seq: _Sequencer) -> list[tuple]:
     return [(p, seq.next(p, []))]
 
 
+_ROW_FIELDS = ("seq", "recorded_at", "leaf_bytes", "entry_hash", "previous_hash", "corrects_seq")
+
+
 def _insert_entries(items: list[tuple]) -> None:
-    objs = [
-        LedgerEntry(
-            **{c: getattr(p, c) for c in ENTRY_COLUMNS},
-            seq=row[0],
-            recorded_at=row[1],
-            leaf_bytes=row[2],
-            entry_hash=row[3],
-            previous_hash=row[4],
-            corrects_seq=row[5],
-        )
-        for p, row in items
-    ]
-    if connection.vendor == "postgresql" and len(objs) > 50:
-        _copy_entries(objs)
-    else:
-        LedgerEntry.objects.bulk_create(objs)
+    """Insert sequenced entries: (prepared, (seq, recorded_at, leaf, hash, prev, corrects_seq))."""
+    if connection.vendor == "postgresql" and len(items) > 50:
+        _copy_entries(items)
+        return
+    if len(items) <= 2:  # the inline path: one entry (two with the genesis); skip the ORM's SQL builder
+        _insert_rows(items)
+        return
+    LedgerEntry.objects.bulk_create(
+        [
+            LedgerEntry(**{c: getattr(p, c) for c in ENTRY_COLUMNS}, **dict(zip(_ROW_FIELDS, row, strict=True)))
+            for p, row in items
+        ]
+    )
 
 
-def _copy_entries(objs: list[LedgerEntry]) -> None:
-    """COPY is several times faster than INSERT for integrator batches."""
-    concrete = list(LedgerEntry._meta.concrete_fields)
-    cols = ", ".join(connection.ops.quote_name(f.column) for f in concrete)
-    with connection.cursor() as cur, cur.cursor.copy(f"COPY {LedgerEntry._meta.db_table} ({cols}) FROM STDIN") as copy:
-        for obj in objs:
-            copy.write_row([getattr(obj, f.attname) for f in concrete])
+def _copy_entries(items: list[tuple]) -> None:
+    """COPY is several times faster than INSERT for integrator batches; rows are built as tuples."""
+    cols, plan = _column_plan()
+    sql = f"COPY {LedgerEntry._meta.db_table} ({cols}) FROM STDIN"
+    with connection.cursor() as cur, cur.cursor.copy(sql) as copy:
+        for p, row in items:
+            copy.write_row(_values(p, row, plan))
+
+
+@functools.lru_cache(maxsize=4)
+def _column_plan_for(vendor: str) -> tuple[str, list[tuple[int, object]]]:
+    return _build_column_plan()
+
+
+def _column_plan() -> tuple[str, list[tuple[int, object]]]:
+    """Column list and, per column, where its value comes from (prepared entry, sequenced row, constant)."""
+    return _column_plan_for(connection.vendor)
+
+
+def _build_column_plan() -> tuple[str, list[tuple[int, object]]]:
+    plan = []
+    for f in LedgerEntry._meta.concrete_fields:
+        if f.attname in _ROW_FIELDS:
+            plan.append((1, _ROW_FIELDS.index(f.attname)))
+        elif f.attname in ENTRY_COLUMNS:
+            plan.append((0, f.attname))
+        else:  # redaction columns start empty
+            plan.append((2, None if f.null else f.get_default()))
+    cols = ", ".join(connection.ops.quote_name(f.column) for f in LedgerEntry._meta.concrete_fields)
+    return cols, plan
+
+
+def _values(p, row, plan) -> list:
+    return [getattr(p, v) if k == 0 else row[v] if k == 1 else v for k, v in plan]
+
+
+def _insert_rows(items: list[tuple]) -> None:
+    cols, plan = _column_plan()
+    sql = f"INSERT INTO {LedgerEntry._meta.db_table} ({cols}) VALUES ({', '.join(['%s'] * len(plan))})"  # noqa: S608
+    db = connections[DEFAULT_DB_ALIAS]
+    # Datetimes go through the backend's adapter exactly as the ORM would send them.
+    times = [i for i, f in enumerate(LedgerEntry._meta.concrete_fields) if f.get_internal_type() == "DateTimeField"]
+    with db.cursor() as cur:
+        for p, row in items:
+            values = _values(p, row, plan)
+            for i in times:
+                values[i] = db.ops.adapt_datetimefield_value(values[i])
+            cur.execute(sql, values)
+
+
+class _Pending:
+    """A pending row as fetched by the integrator (attribute access, without model instances)."""
+
+    __slots__ = ("id", *ENTRY_COLUMNS)
+
+    def __init__(self, values):
+        for name, value in zip(self.__slots__, values, strict=True):
+            setattr(self, name, value)
+
+
+def _fetch_pending(limit: int) -> list[_Pending]:
+    """The oldest pending rows, locked; rows another transaction has not committed are invisible and
+    rows locked elsewhere are skipped, so commit order never blocks the integrator."""
+    if connection.vendor != "postgresql":  # queue mode is PostgreSQL's; SQLite has no pending rows
+        return [_Pending(v) for v in PendingEntry.objects.order_by("id").values_list(*_Pending.__slots__)[:limit]]
+    cols = ", ".join(_Pending.__slots__)
+    sql = f"SELECT {cols} FROM {PendingEntry._meta.db_table} ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED"  # noqa: S608
+    with connection.cursor() as cur:
+        cur.execute(sql, [limit])
+        return [_Pending(r) for r in cur.fetchall()]
 
 
 # --- inline append --------------------------------------------------------------------------------
@@ -308,8 +426,7 @@ def _append_inline(p: Prepared) -> int:
     items.append((p, row))
     _insert_entries(items)
     sequencer.finish()
-    interval = settings.ICDEV_LEDGER_CHECKPOINT_INTERVAL
-    if head.checkpoint_at is None or (timezone.now() - head.checkpoint_at).total_seconds() >= interval:
+    if _checkpoint_due(head):
         _sign_checkpoint(head)
     return row[0]
 
@@ -333,9 +450,7 @@ def integrate_batch(limit: int | None = None) -> int | None:
         if not _try_integrator_lock():
             return None
         head = _load_head(lock=True)
-        pending = list(
-            PendingEntry.objects.order_by("id").select_for_update(skip_locked=True).only("id", *ENTRY_COLUMNS)[:limit]
-        )
+        pending = _fetch_pending(limit)
         sequencer = _Sequencer(head)
         items = _ensure_genesis(sequencer) if pending else []
         for p in pending:
@@ -344,15 +459,23 @@ def integrate_batch(limit: int | None = None) -> int | None:
             _insert_entries(items)
             PendingEntry.objects.filter(id__in=[p.id for p in pending]).delete()
             sequencer.finish()
-        if head.size > head.checkpoint_size:
+        if head.size > head.checkpoint_size and _checkpoint_due(head):
             _sign_checkpoint(head)
         return len(pending)
+
+
+def _checkpoint_due(head: _Head) -> bool:
+    """Sign at most every ICDEV_LEDGER_CHECKPOINT_INTERVAL seconds (ledger.md §5.3: ≤ 4/s); the next
+    tick, or ``sign_checkpoint_if_behind``, covers the rest."""
+    if head.checkpoint_at is None:
+        return True
+    return (timezone.now() - head.checkpoint_at).total_seconds() >= settings.ICDEV_LEDGER_CHECKPOINT_INTERVAL
 
 
 # --- checkpoints ------------------------------------------------------------------------------------
 
 
-def _sign_checkpoint(head: LedgerHead) -> Checkpoint:
+def _sign_checkpoint(head: _Head) -> Checkpoint:
     """Sign (origin, size, root) with every configured key; one checkpoint per size, ever."""
     signers = keys.signers()
     body = CheckpointBody(keys.origin(), head.size, bytes(head.root))
@@ -368,7 +491,7 @@ def _sign_checkpoint(head: LedgerHead) -> Checkpoint:
         if not updated:
             SigningKey.objects.create(name=v.name, key_id=v.id.hex(), vkey=v.vkey, first_used_at=now, last_used_at=now)
     head.checkpoint_size, head.checkpoint_at = head.size, now
-    head.save(update_fields=["checkpoint_size", "checkpoint_at"])
+    _save_head(head, ["checkpoint_size", "checkpoint_at"])
     return checkpoint
 
 
@@ -376,10 +499,8 @@ def sign_checkpoint_if_behind() -> Checkpoint | None:
     """Make sure the latest checkpoint covers the whole integrated log (inline appends sign at most
     every ICDEV_LEDGER_CHECKPOINT_INTERVAL seconds, so the tail may be unsigned for a moment)."""
     with transaction.atomic():
-        if not LedgerHead.objects.filter(pk=1).exists():
-            return None
-        head = _load_head(lock=True)
-        if head.size > head.checkpoint_size:
+        head = _select_head(lock=True)
+        if head is not None and head.size > head.checkpoint_size:
             return _sign_checkpoint(head)
     return None
 

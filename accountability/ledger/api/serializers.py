@@ -12,6 +12,7 @@ from ..selectors.entries import effective_document
 
 
 def b64(data) -> str | None:
+    """Standard base64 (as C2SP formats use), None for None."""
     return None if data is None else base64.b64encode(bytes(data)).decode()
 
 
@@ -102,6 +103,7 @@ class AppendOutputSerializer(serializers.Serializer):
 
 
 def append_data(result) -> dict:
+    """What an append returns to API clients."""
     return {
         "entry_id": result.entry_id,
         "entry_type": result.entry_type,
@@ -112,6 +114,7 @@ def append_data(result) -> dict:
 
 
 def checkpoint_data(cp) -> dict:
+    """A checkpoint with its signed note and the parsed origin, size and root."""
     text = cp.note[: cp.note.rfind("\n\n") + 1]
     origin = text.split("\n")[0]
     return {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
@@ -76,7 +77,7 @@ def _latest_checkpoint(request):
 class CheckpointView(APIView):
     """The latest signed checkpoint (C2SP signed note), with its parsed origin, size and root."""
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         return Response(s.checkpoint_data(_latest_checkpoint(request)))
 
@@ -104,7 +105,8 @@ class EntryListView(generics.GenericAPIView):
             OpenApiParameter("until", str),
             OpenApiParameter("status", str, enum=["integrated", "pending"]),
         ],
-        responses={200: dict},
+        operation_id="ledger_entries_list",
+        responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request):
         state = request.query_params.get("status") or "integrated"
@@ -149,7 +151,11 @@ class EntryDetailView(APIView):
     """An entry with its inclusion proof and the signed checkpoint it is proved against (``?size=`` for
     an earlier checkpoint); pending entries have no proof yet."""
 
-    @extend_schema(parameters=[OpenApiParameter("size", int)], responses={200: dict})
+    @extend_schema(
+        operation_id="ledger_entry_retrieve",
+        parameters=[OpenApiParameter("size", int)],
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def get(self, request, entry_id):
         entry = sel.entry_get(request.user, entry_id)
         size = _int(request, "size")
@@ -169,7 +175,7 @@ class EntryDetailView(APIView):
 class EntryExplanationView(APIView):
     """Plain-language explanation (seed: right to explanation)."""
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, entry_id):
         return Response(sel.entry_explanation(request.user, entry_id))
 
@@ -177,7 +183,7 @@ class EntryExplanationView(APIView):
 class EntryResponsibilityView(APIView):
     """The responsibility chain of an entry, up its delegation chain."""
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, entry_id):
         return Response(sel.responsibility_chain(request.user, entry_id))
 
@@ -208,7 +214,11 @@ class CorrectionCreateView(APIView):
 class ConsistencyView(APIView):
     """A consistency proof between two tree sizes (``old`` and a checkpointed ``new``)."""
 
-    @extend_schema(parameters=[OpenApiParameter("old", int, required=True), OpenApiParameter("new", int)])
+    @extend_schema(
+        operation_id="ledger_consistency",
+        parameters=[OpenApiParameter("old", int, required=True), OpenApiParameter("new", int)],
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def get(self, request):
         require_reader(request.user)
         old = _int(request, "old")
@@ -224,7 +234,11 @@ def _rows(rows) -> list[dict]:
 class ByModelView(APIView):
     """Audit query: all entries by a model."""
 
-    @extend_schema(parameters=[OpenApiParameter("model_id", str, required=True)])
+    @extend_schema(
+        operation_id="ledger_audit_by_model",
+        parameters=[OpenApiParameter("model_id", str, required=True)],
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def get(self, request):
         rows = sel.actions_by_model(
             request.user,
@@ -240,7 +254,11 @@ class ByModelView(APIView):
 class TaskChainView(APIView):
     """Audit query: the decision chain of a task, in time order."""
 
-    @extend_schema(parameters=[OpenApiParameter("task_id", str, required=True)])
+    @extend_schema(
+        operation_id="ledger_audit_task_chain",
+        parameters=[OpenApiParameter("task_id", str, required=True)],
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def get(self, request):
         rows = sel.decision_chain(
             request.user,
@@ -255,7 +273,9 @@ class ViolationsView(APIView):
     """Audit query: violations in a time range [start, end)."""
 
     @extend_schema(
-        parameters=[OpenApiParameter("start", str, required=True), OpenApiParameter("end", str, required=True)]
+        operation_id="ledger_audit_violations",
+        parameters=[OpenApiParameter("start", str, required=True), OpenApiParameter("end", str, required=True)],
+        responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request):
         rows = sel.violations_between(
@@ -271,7 +291,11 @@ class ViolationsView(APIView):
 class MetricsView(APIView):
     """entries_per_day, chain_integrity, violation_rate, audit_response_time, attribution_completeness."""
 
-    @extend_schema(parameters=[OpenApiParameter("project", str), OpenApiParameter("days", int)])
+    @extend_schema(
+        operation_id="ledger_metrics",
+        parameters=[OpenApiParameter("project", str), OpenApiParameter("days", int)],
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def get(self, request):
         days = _int(request, "days", 30, lo=1, hi=3660)
         return Response(sel.ledger_metrics(request.user, project_key=_project_key(request), days=days))

@@ -27,6 +27,7 @@ def _verifiers(args, export_dir: Path | None) -> list[Verifier]:
 
 
 def cmd_verify(args) -> int:
+    """Verify an export directory; exit 1 names the first bad entry."""
     root = Path(args.directory)
     trusted = [Path(p).read_text() for p in args.trusted_checkpoint]
 
@@ -83,6 +84,7 @@ def cmd_keygen(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point of the standalone verifier."""
     parser = argparse.ArgumentParser(prog="python -m accountability.ledger.offline", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     verify = sub.add_parser("verify", help="verify an export directory")

@@ -21,6 +21,7 @@ def _read(root: Path, rel: str) -> bytes | None:
 
 
 def load_keys(root: Path) -> list[Verifier]:
+    """The public keys shipped in an export (trust them only if nothing better is at hand)."""
     data = _read(root, "keys.txt") or b""
     return [Verifier.parse(line) for line in data.decode().splitlines() if line.strip()]
 

@@ -53,10 +53,14 @@ def format_time(value: dt.datetime) -> str:
     """RFC 3339 in UTC with microseconds, e.g. 2026-11-22T15:18:47.123456Z (fixed width, sortable)."""
     if value.tzinfo is None:
         raise ValueError("ledger timestamps are timezone-aware")
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    v = value.astimezone(dt.UTC)
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ" % (  # noqa: UP031 - three times faster than strftime
+        v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond,
+    )  # fmt: skip
 
 
 def parse_time(text: str) -> dt.datetime:
+    """The inverse of ``format_time``."""
     return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
 
 
@@ -80,14 +84,16 @@ def _check_leaf_value(value, path: str) -> None:
     raise ValueError(f"{path}: {type(value).__name__} is not allowed in a leaf (no floats)")
 
 
-def encode_leaf(leaf: dict) -> bytes:
+def encode_leaf(leaf: dict, *, check: bool = True) -> bytes:
     """JCS bytes of a leaf. For values limited to strings, safe integers, booleans, null, lists and
     objects with ASCII keys, sorted compact ``json.dumps`` is byte-identical to RFC 8785 (a property
     test checks this against the ``rfc8785`` package); it is six times faster, and the integrator
-    runs it once per entry."""
+    runs it once per entry. ``check=False`` skips the value walk for leaves the sequencer builds
+    itself from typed columns (strings, ints, None)."""
     if set(leaf) != LEAF_KEYS:
         raise ValueError(f"leaf keys differ from v{FORMAT_VERSION}: {sorted(set(leaf) ^ LEAF_KEYS)}")
-    _check_leaf_value(leaf, "leaf")
+    if check:
+        _check_leaf_value(leaf, "leaf")
     data = json.dumps(leaf, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
     if len(data) > MAX_LEAF_SIZE:
         raise ValueError(f"a leaf is at most {MAX_LEAF_SIZE} bytes")
@@ -95,6 +101,7 @@ def encode_leaf(leaf: dict) -> bytes:
 
 
 def decode_leaf(data: bytes) -> dict:
+    """A leaf's fields (for reading; verification hashes the bytes, it never re-encodes them)."""
     return json.loads(data)
 
 
@@ -121,6 +128,7 @@ def encode_bundle(leaves: list[bytes]) -> bytes:
 
 
 def decode_bundle(data: bytes) -> list[bytes]:
+    """The leaves of an entry bundle."""
     leaves, pos = [], 0
     while pos < len(data):
         if pos + 2 > len(data):

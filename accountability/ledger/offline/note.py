@@ -27,10 +27,12 @@ class NoteError(ValueError):
 
 
 def b64(data: bytes) -> str:
+    """Standard base64 text."""
     return base64.b64encode(data).decode("ascii")
 
 
 def unb64(text: str) -> bytes:
+    """Strict standard base64 decoding; NoteError otherwise."""
     try:
         return base64.b64decode(text.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError) as exc:

@@ -9,9 +9,11 @@ the stored bytes, and looks up only the fields it must bind (``seq``, ``prev``, 
 from __future__ import annotations
 
 import base64
+import binascii
 import datetime as dt
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +21,11 @@ from dataclasses import dataclass
 from .formats import GENESIS_PREV, PAYLOAD_DOMAIN, PURGE_ACTION, TILE_HEIGHT, TILE_WIDTH, parse_time
 from .merkle import CompactRange, node_hash, perfect_root
 from .note import Checkpoint, NoteError, Verifier, open_checkpoint
+
+_sha256 = hashlib.sha256
+_b64 = binascii.b2a_base64
+_PURGE = PURGE_ACTION.encode()
+_ID_RE = re.compile(rb'"id":"(LED-[0-9A-Z]{26})"')
 
 # Reasons a verification names, in the order a reader would investigate them.
 REASONS = {
@@ -74,6 +81,16 @@ class Report:
     compact_range: bytes = b""
     last_hash: bytes = b""
     problem_count: int = 0
+
+    def fill_entry_ids(self, lookup: Callable[[list[int]], dict[int, str]]) -> None:
+        """Name the entries of problems found without their leaf at hand (tiles, checkpoints, gaps)."""
+        missing = sorted({p.seq for p in self.problems if not p.entry_id})
+        if not missing:
+            return
+        ids = lookup(missing)
+        self.problems = [
+            p if p.entry_id else Problem(p.seq, p.reason, p.detail, ids.get(p.seq, "")) for p in self.problems
+        ]
 
     @property
     def first_problem(self) -> Problem | None:
@@ -145,6 +162,7 @@ class LogVerifier:
         start_range: CompactRange | None = None,
         start_prev: bytes = GENESIS_PREV,
         withheld: Callable[[int], bool] | None = None,
+        pending_purges: list[bytes] = (),
     ):
         self.origin = origin
         self.verifiers = verifiers
@@ -167,23 +185,28 @@ class LogVerifier:
         self.purged_candidates: list[_Purged] = []
         self.purge_cover: list[tuple[int, dt.datetime, list[tuple[int, int]]]] = []
         self.withheld = 0
-        self.entry_ids: dict[int, str] = {}
+        self._prev_leaf = b""
         # Tiles are checked as the tree completes them; each level keeps the hashes of its open tile.
         self._tile_buf: list[list[bytes]] = [[] for _ in range(8)]
         self._tile_start = [start_size >> (TILE_HEIGHT * t) & ~(TILE_WIDTH - 1) for t in range(8)]
         self._tiles_usable = start_size == 0
         self._tree_valid = True
-        self._pending_break: int | None = None
+        self._pending_break: tuple[int, bytes] | None = None
         self._log_field = b'"log":' + json.dumps(origin).encode() + b","
         self._started = time.perf_counter()
         self._check_checkpoints_at(start_size)
+        for payload in pending_purges:  # purge records accepted but not yet sequenced (PostgreSQL)
+            self._note_purge_record(2**63, payload)
 
     # --- problems ---------------------------------------------------------------------------------
-    def problem(self, seq: int, reason: str, detail: str = "", entry_id: str = "") -> None:
+    def problem(self, seq: int, reason: str, detail: str = "", entry_id: str = "", leaf: bytes | None = None) -> None:
         self.problem_count += 1
         self.bad.add(seq)
         if len(self.problems) < self.MAX_PROBLEMS:
-            self.problems.append(Problem(seq, reason, detail, entry_id or self.entry_ids.get(seq, "")))
+            if not entry_id and leaf is not None:
+                found = _ID_RE.search(leaf)
+                entry_id = found.group(1).decode() if found else ""
+            self.problems.append(Problem(seq, reason, detail, entry_id))
 
     # --- feeding ----------------------------------------------------------------------------------
     def feed(
@@ -193,67 +216,72 @@ class LogVerifier:
         payload: bytes | None = None,
         salt: bytes | None = None,
         stored_hash: bytes | None = None,
-        entry_id: str = "",
     ) -> None:
-        """Check one entry (leaf bytes as stored; payload and salt when present)."""
+        """Check one entry (leaf bytes as stored; payload and salt when present). This runs once per
+        entry of the log, so it does byte searches rather than parsing JSON."""
         if seq != self.size:
             if seq < self.size:
-                self.problem(seq, "seq_mismatch", f"seq {seq} appears again after seq {self.size - 1}", entry_id)
+                self.problem(seq, "seq_mismatch", f"seq {seq} appears again after seq {self.size - 1}", leaf=leaf)
                 return
             for missing in range(self.size, min(seq, self.size + self.MAX_PROBLEMS)):
                 self.problem(missing, "missing_entry", f"the next stored entry is seq {seq}")
             self._resync(seq)
-        if entry_id:
-            self.entry_ids[seq] = entry_id
         self.checked += 1
-        h = hashlib.sha256(b"\x00" + leaf).digest()
+        h = _sha256(b"\x00" + leaf).digest()
         if stored_hash is not None and stored_hash != h:
-            self.problem(seq, "leaf_hash_mismatch", "", entry_id)
+            self.problem(seq, "leaf_hash_mismatch", leaf=leaf)
         # The leaf is canonical JSON with sorted keys, and a JSON string can never contain the bytes
         # '"key":' (its quotes would be escaped), so these byte patterns match only the top-level fields
         # (a link's seq is followed by '}', the leaf's by its "type" key).
         if (b'"seq":%d,"type":"' % seq) not in leaf:
-            self.problem(seq, "seq_mismatch", "the leaf records another sequence number", entry_id)
+            self.problem(seq, "seq_mismatch", "the leaf records another sequence number", leaf=leaf)
         prev = self.prev
         if prev is not None:
-            ok = leaf.count(b'"prev":') == 1 and (b'"prev":"' + base64.b64encode(prev) + b'"') in leaf
-            self._chain_link(seq, ok, entry_id)
+            self._chain_link(seq, (b'"prev":"' + _b64(prev, newline=False) + b'"') in leaf, leaf)
         if self._log_field not in leaf:
-            self.problem(seq, "origin_mismatch", f"the leaf is not from {self.origin}", entry_id)
-        if payload is not None:
-            ph = hashlib.sha256(PAYLOAD_DOMAIN + (salt or b"") + payload).digest()
-            if salt is None or (b'"payload_hash":"' + base64.b64encode(ph) + b'"') not in leaf:
-                self.problem(seq, "payload_hash_mismatch", "", entry_id)
-            elif b'"type":"governance"' in leaf and PURGE_ACTION.encode() in payload:
-                self._note_purge_record(seq, payload)
+            self.problem(seq, "origin_mismatch", f"the leaf is not from {self.origin}", leaf=leaf)
+        if payload is not None:  # bytes or a memoryview of them
+            ph = _sha256(PAYLOAD_DOMAIN)
+            ph.update(salt or b"")
+            ph.update(payload)
+            if salt is None or (b'"payload_hash":"' + _b64(ph.digest(), newline=False) + b'"') not in leaf:
+                self.problem(seq, "payload_hash_mismatch", leaf=leaf)
+            elif b'"type":"governance"' in leaf and _PURGE in bytes(payload):
+                self._note_purge_record(seq, bytes(payload))
         elif self.withheld_fn is not None and self.withheld_fn(seq):
             self.withheld += 1
         else:
-            self._note_missing_payload(seq, leaf, entry_id)
+            self._note_missing_payload(seq, leaf)
         self.prev = h
+        self._prev_leaf = leaf
         self.size += 1
         if self._tree_valid:
-            self._tile_buf[0].append(h)
             self.range.append(h)
-            if len(self._tile_buf[0]) == TILE_WIDTH:
-                self._tile_full(0)
-        self._check_checkpoints_at(self.size)
+            if self._tiles_usable:
+                buf = self._tile_buf[0]
+                buf.append(h)
+                if len(buf) == TILE_WIDTH:
+                    self._tile_full(0)
+        if self.size in self.checkpoints:
+            self._check_checkpoints_at(self.size)
 
-    def _chain_link(self, seq: int, ok: bool, entry_id: str) -> None:
+    def _chain_link(self, seq: int, ok: bool, leaf: bytes) -> None:
         """Attribute a broken link to the altered entry: if only the link into ``seq`` is broken, the
         entry before it changed; if the link out of ``seq`` breaks too, ``seq`` itself changed."""
         pending = self._pending_break
         if pending is not None:
+            pending_seq, pending_leaf = pending
             self._pending_break = None
             if not ok:
-                self.problem(seq - 1, "chain_break", f"seq {seq - 1} links to neither neighbour")
+                self.problem(seq - 1, "chain_break", f"seq {seq - 1} links to neither neighbour", leaf=self._prev_leaf)
                 return
-            self.problem(pending, "chain_break", f"the hash of seq {pending} is not the prev of seq {pending + 1}")
+            detail = f"the hash of seq {pending_seq} is not the prev of seq {pending_seq + 1}"
+            self.problem(pending_seq, "chain_break", detail, leaf=pending_leaf)
         if not ok:
             if seq == 0:
-                self.problem(0, "chain_break", "the genesis entry's prev is not 32 zero bytes", entry_id)
+                self.problem(0, "chain_break", "the genesis entry's prev is not 32 zero bytes", leaf=leaf)
             else:
-                self._pending_break = seq - 1
+                self._pending_break = (seq - 1, self._prev_leaf)
 
     def _resync(self, seq: int) -> None:
         """After a gap, carry on from ``seq`` so later entries are still checked on their own; roots
@@ -265,19 +293,19 @@ class LogVerifier:
 
     def _flush_break(self) -> None:
         if self._pending_break is not None:
-            p = self._pending_break
+            p, leaf = self._pending_break
             self._pending_break = None
-            self.problem(p, "chain_break", f"the hash of seq {p} is not the prev of seq {p + 1}")
+            self.problem(p, "chain_break", f"the hash of seq {p} is not the prev of seq {p + 1}", leaf=leaf)
 
     # --- retention ----------------------------------------------------------------------------------
-    def _note_missing_payload(self, seq: int, leaf: bytes, entry_id: str) -> None:
+    def _note_missing_payload(self, seq: int, leaf: bytes) -> None:
         try:
             fields = json.loads(leaf)
             expires = parse_time(fields["expires_at"]) if fields.get("expires_at") else None
         except (ValueError, KeyError, TypeError):
-            self.problem(seq, "unreadable", "the leaf is not a v1 ledger leaf", entry_id)
+            self.problem(seq, "unreadable", "the leaf is not a v1 ledger leaf", leaf=leaf)
             return
-        self.purged_candidates.append(_Purged(seq, entry_id or fields.get("id", ""), expires))
+        self.purged_candidates.append(_Purged(seq, str(fields.get("id", "")), expires))
 
     def _note_purge_record(self, seq: int, payload: bytes) -> None:
         try:

@@ -26,6 +26,7 @@ def require_reader(actor) -> set[str] | None:
 
 
 def scope_q(keys: set[str] | None) -> Q:
+    """A filter for entries of ``keys`` (None: everything) and ledger-wide entries."""
     return Q() if keys is None else Q(project_key__in=keys) | Q(project_key="")
 
 
@@ -35,5 +36,6 @@ def scoped(qs: QuerySet, actor) -> QuerySet:
 
 
 def can_read(actor, project_key: str) -> bool:
+    """Whether the actor may read entries of this project (\"\" is ledger-wide)."""
     keys = ledger_projects(actor)
     return keys is None or (bool(keys) and (project_key in keys or project_key == ""))

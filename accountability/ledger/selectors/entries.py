@@ -110,6 +110,7 @@ def checkpoint_latest() -> Checkpoint | None:
 
 
 def checkpoint_at(size: int) -> Checkpoint | None:
+    """The checkpoint signed at exactly this tree size, if any."""
     return Checkpoint.objects.filter(tree_size=size).first()
 
 

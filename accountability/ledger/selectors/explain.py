@@ -35,6 +35,7 @@ class PersonNames:
 
 
 def describe_party(party: dict | None, names: PersonNames) -> str:
+    """A party in words (persons by username when the reader can know it, else pseudonymised)."""
     if not party:
         return ""
     kind, ident = party.get("kind"), party.get("id", "")

@@ -18,6 +18,7 @@ from .. import keys
 from ..models import Checkpoint, LedgerEntry, LedgerTile, SigningKey
 from ..offline.formats import FORMAT_VERSION, TILE_WIDTH, encode_bundle, tile_path
 from ..selectors._scope import require_reader
+from .integration import integrate_pending
 
 MANIFEST = "manifest.json"
 
@@ -35,6 +36,8 @@ def ledger_export(*, actor, directory: str | Path) -> dict:
     root = Path(directory)
     if root.exists() and (not root.is_dir() or any(root.iterdir())):
         raise ValidationFailed({"directory": [f"{root} exists and is not an empty directory."]})
+    # Sequence what is queued (purge records above all) and sign the head, so the export is current.
+    integrate_pending()
     latest = Checkpoint.objects.order_by("-tree_size").first()
     if latest is None:
         raise NotFound("No checkpoint has been signed yet; nothing can be exported.")
