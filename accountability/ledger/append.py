@@ -16,7 +16,7 @@ from accountability.actors import actor_ref
 from accountability.exceptions import ValidationFailed
 
 from . import policy
-from .build import Built, build, system_party
+from .build import ENTRY_ID_RE, Built, build, system_party
 from .schema import AI_TYPES, EntryType, InvestigationStatus, Oversight, Reversibility, accountable_owner
 from .store import store
 
@@ -170,12 +170,15 @@ def record_governance(
     subject=None,
     changes: dict | None = None,
     rationale: str = "",
-    related: list | None = None,
+    related: list | dict | None = None,
 ) -> AppendResult:
     """Record a governance act (a service's change) as a Governance entry attributed to ``actor``."""
     who = actor_ref(actor)
     party = {"kind": who["kind"], "id": who["name"]}  # persons are tokenised by the builder
-    context = {"related_models": [str(r) for r in (related or [])]}
+    items = list(related.values()) if isinstance(related, dict) else list(related or [])
+    # Ledger entry ids become references (checked like any other); anything else is a related model.
+    refs = [str(r) for r in items if ENTRY_ID_RE.match(str(r))]
+    context = {"related_models": [str(r) for r in items if str(r) not in refs], "related_entries": refs}
     return append_entry(
         entry_type=EntryType.GOVERNANCE,
         actor=party,

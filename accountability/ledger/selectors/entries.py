@@ -4,6 +4,7 @@ are returned where an entry is looked up by id or trace, marked pending, with no
 from __future__ import annotations
 
 import base64
+import json
 from dataclasses import dataclass
 
 from accountability.exceptions import NotFound, ValidationFailed
@@ -32,6 +33,19 @@ def decision_entry_for_trace(trace_id: str, project_key: str = "") -> LedgerEntr
 def appended_count() -> int:
     """Entries appended so far, pending or integrated, excluding the genesis entry (tests count these)."""
     return PendingEntry.objects.count() + LedgerEntry.objects.filter(seq__gt=0).count()
+
+
+def entry_documents(entry_ids: list[str]) -> dict[str, dict | None]:
+    """entry_id -> the seed document as written (None once purged), pending entries included. For
+    other capabilities' selectors that have already scoped what they show (e.g. evidence anchors)."""
+    found: dict[str, dict | None] = {}
+    for model in (LedgerEntry, PendingEntry):
+        missing = [e for e in entry_ids if e not in found]
+        if not missing:
+            break
+        for entry_id, payload in model.objects.filter(entry_id__in=missing).values_list("entry_id", "payload"):
+            found[entry_id] = None if payload is None else json.loads(bytes(payload))
+    return found
 
 
 def entry_list(actor, *, entry_type=None, actor_ref=None, project_key=None, since=None, until=None):

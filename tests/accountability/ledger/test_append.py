@@ -19,7 +19,7 @@ from accountability.ledger import keys
 from accountability.ledger.append import append_entry, record_governance
 from accountability.ledger.models import LedgerEntry, LedgerHead, PendingEntry
 from accountability.ledger.offline.formats import GENESIS_PREV, leaf_hash_of, payload_hash
-from accountability.ledger.selectors import decision_entry_for_trace
+from accountability.ledger.selectors import decision_entry_for_trace, entry_documents
 from accountability.ledger.services.entries import ledger_entry_append
 from accountability.services import projects as project_svc
 
@@ -286,3 +286,19 @@ def test_bad_input_is_rejected_with_field_messages_and_nothing_written(
         ledger_entry_append(actor=staff_user, project=project, **decision(**changes))
     assert field in exc.value.errors
     assert ledger_count() == before
+
+
+@pytest.mark.django_db
+def test_related_entry_ids_become_references_and_documents_are_readable_by_id(project, staff_user, integrate):
+    first = record_governance(actor=SYSTEM, project=project, action_type="test.first", description="First")
+    second = record_governance(
+        actor=SYSTEM, project=project, action_type="test.second", description="Second",
+        related=[first.entry_id, "OSP-00001"], changes={"record_hash": "abc"},
+    )  # fmt: skip
+    docs = entry_documents([first.entry_id, second.entry_id, "LED-" + "9" * 26])  # pending or integrated
+    assert set(docs) == {first.entry_id, second.entry_id}
+    assert docs[second.entry_id]["context"]["related_entries"] == [first.entry_id]
+    assert docs[second.entry_id]["context"]["related_models"] == ["OSP-00001"]
+    assert docs[second.entry_id]["action"]["inputs"][0]["changes"]["record_hash"] == "abc"
+    integrate()
+    assert entry_documents([second.entry_id]) == {second.entry_id: docs[second.entry_id]}
