@@ -330,7 +330,7 @@ class RevokeForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
 
 
-def _revoke_grant(request, obj, data) -> str:
+def _revoke_grant(model_admin, request, obj, data) -> str:
     grant_svc.scope_grant_revoke(actor=request.user, grant=obj, reason=data["reason"])
     return f"Scope of {obj.model_id} revoked."
 
