@@ -15,6 +15,7 @@ from .entries import (
     entry_inclusion,
     entry_list,
     pending_list,
+    people_named,
 )
 from .explain import entry_explanation
 from .metrics import chain_integrity, ledger_metrics
@@ -37,6 +38,7 @@ __all__ = [
     "entry_list",
     "ledger_metrics",
     "pending_list",
+    "people_named",
     "responsibility_chain",
     "violations_between",
 ]

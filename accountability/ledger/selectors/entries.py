@@ -30,6 +30,26 @@ def decision_entry_for_trace(trace_id: str, project_key: str = "") -> LedgerEntr
     return None
 
 
+def people_named(entry, candidates) -> list:
+    """The users among ``candidates`` whom the entry names as a party (its actor, delegator, approver or
+    oversight), as written or as amended by a correction. Persons are stored as HMAC tokens of their
+    username, so each candidate's tokens (under every live key) are computed and matched; nobody
+    outside ``candidates`` is ever resolved."""
+    original = entry.document
+    if original is None:  # purged: only the actor index is left, and it names no person in clear
+        return []
+    corrected, _ = effective_document(entry)
+    tokens = set()
+    for doc in (original, corrected):
+        responsibility = (doc.get("accountability") or {}).get("responsibility") or {}
+        for party in (doc.get("actor"), *responsibility.values()):
+            if isinstance(party, dict) and party.get("kind") == "user" and party.get("id"):
+                tokens.add(party["id"])
+    if not tokens:
+        return []
+    return [user for user in candidates if tokens.intersection(keys.pii_tokens(user.get_username()))]
+
+
 def appended_count() -> int:
     """Entries appended so far, pending or integrated, excluding the genesis entry (tests count these)."""
     return PendingEntry.objects.count() + LedgerEntry.objects.filter(seq__gt=0).count()
