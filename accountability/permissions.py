@@ -28,6 +28,7 @@ class Perm(StrEnum):
     PLAN_APPROVE = "plan.approve"
     CAIO_MANAGE = "caio.manage"  # designate, revoke, delegate, record OMB notification
     HISTORY_VIEW = "history.view"  # simple-history rows and ledger entries of the project
+    LEDGER_APPEND = "ledger.append"  # record AI actions, decisions, violations and corrections
     NOTIFY = "notify"  # receive governance notifications of the project
     # Appeals (M-25-21 §4(b)(vi)). Appellants hold only APPEAL_SUBMIT: they see their own appeals, a
     # reviewer sees the appeals assigned to them, an escalation official those escalated to them.
@@ -70,6 +71,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
         | _EVIDENCE
         | _INCIDENTS
         | {Perm.REASSESSMENT_MANAGE, Perm.WEBHOOK_MANAGE}
+        | {Perm.LEDGER_APPEND}
     ),
     # The CAIO accepts risk and alone holds waiver authority (M-25-21 §4(a)(ii): not delegable).
     Role.CAIO: frozenset(
@@ -81,6 +83,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
         | {Perm.RISK_ACCEPT, Perm.WAIVER_ISSUE}
         | _INCIDENTS
         | {Perm.REASSESSMENT_MANAGE}
+        | {Perm.LEDGER_APPEND}
     ),
     # Reviewers and board members can be independent reviewers of impact assessments, and may report
     # the incidents they see; responders run the incident response.
@@ -88,7 +91,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
     Role.ETHICS_BOARD: frozenset(
         _READ_ALL | {Perm.ETHICS_VIEW, Perm.ETHICS_SCORE, Perm.IMPACT_REVIEW, Perm.INCIDENT_REPORT}
     ),
-    Role.INCIDENT_RESPONDER: frozenset(_READ_ALL | _INCIDENTS),
+    # Responders record violations and corrections in the ledger; they do not read its history.
+    Role.INCIDENT_RESPONDER: frozenset(_READ_ALL | _INCIDENTS | {Perm.LEDGER_APPEND}),
     # Auditors read everything in the project, history included, and change nothing.
     Role.AUDITOR: frozenset(_READ_ALL | {Perm.HISTORY_VIEW, Perm.APPEAL_VIEW, Perm.ETHICS_VIEW}),
     # Appellants submit appeals and see only their own (the appeal selectors), nothing of the registry.

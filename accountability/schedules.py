@@ -9,7 +9,7 @@ before their task exists.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,7 @@ class BeatEntry:
     every_seconds: int | None = None  # an interval ...
     crontab: str | None = None  # ... or "minute hour day_of_month month_of_year day_of_week"
     description: str = ""
+    kwargs: dict = field(default_factory=dict)  # keyword arguments of the task (JSON)
 
 
 DEFAULT_SCHEDULES: list[BeatEntry] = [
@@ -65,11 +66,30 @@ DEFAULT_SCHEDULES: list[BeatEntry] = [
         every_seconds=900,
         description="Workflow steps that failed in the background, reported to governance staff.",
     ),
-    # Joined by other capabilities (skipped until their task is registered):
+    # The ledger (issue 3).
+    BeatEntry(
+        "icdev: ledger integration",
+        "ledger.integrate_pending",
+        every_seconds=30,
+        description="Safety net behind the ledger_integrate daemon: sequence queued entries, sign a checkpoint.",
+    ),
+    BeatEntry(
+        "icdev: ledger verification",
+        "ledger.verify",
+        every_seconds=3600,
+        description="Incremental verification of the entries since the last verified checkpoint; failures alert.",
+    ),
+    BeatEntry(
+        "icdev: ledger full verification",
+        "ledger.verify",
+        crontab="0 4 * * 0",
+        description="Weekly full verification of the whole ledger (Sunday 04:00); failures alert.",
+        kwargs={"full": True},
+    ),
     BeatEntry(
         "icdev: ledger retention purge",
         "ledger.purge_expired",
         crontab="30 3 * * *",
-        description="Purge ledger payloads past their retention period (issue 3).",
+        description="Purge ledger payloads past their retention period.",
     ),
 ]

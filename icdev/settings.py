@@ -252,7 +252,27 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("ICDEV_LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
-SIMPLE_HISTORY_REVERT_DISABLED = True
+SIMPLE_HISTORY_REVERT_DISABLED = True  # a revert would bypass the services and the ledger
 # We do not mount viewflow's own frontend (its inbox and queue use global Django permissions, not our
 # project roles), so viewflow must not append its SiteMiddleware and Turbo middleware.
-VIEWFLOW = {"AUTOREGISTER": False}  # a revert would bypass the services and the ledger
+VIEWFLOW = {"AUTOREGISTER": False}
+
+# AI accountability ledger (accountability/ledger, README "Ledger"). Secrets come from the environment
+# only; the development and test fallbacks derive keys from SECRET_KEY and are refused in production.
+# ICDEV_LEDGER_SIGNING_KEYS: Ed25519 checkpoint keys in signed-note format (PRIVATE+KEY+…), comma
+#   separated; all of them sign (overlap during a rotation), the first one is the log's current key.
+# ICDEV_LEDGER_TRUSTED_VKEYS: public keys of retired signing keys, still trusted for old checkpoints.
+# ICDEV_LEDGER_PII_KEYS: HMAC keys for personal data, "kid:base64,kid:base64"; the first one tokenises
+#   new entries, the others still match lookups until they are destroyed (removed).
+# ICDEV_LEDGER_MODE: auto (PostgreSQL queues appends for the integrator, SQLite appends inline),
+#   queue or inline.
+ICDEV_LEDGER_ORIGIN = env.str("ICDEV_LEDGER_ORIGIN", default="icdev.local/ai-ledger/v1")
+ICDEV_LEDGER_SIGNING_KEYS = env.list("ICDEV_LEDGER_SIGNING_KEYS", default=[])
+ICDEV_LEDGER_TRUSTED_VKEYS = env.list("ICDEV_LEDGER_TRUSTED_VKEYS", default=[])
+ICDEV_LEDGER_PII_KEYS = env.list("ICDEV_LEDGER_PII_KEYS", default=[])
+ICDEV_LEDGER_MODE = env.str("ICDEV_LEDGER_MODE", default="auto")
+ICDEV_LEDGER_CHECKPOINT_INTERVAL = env.float("ICDEV_LEDGER_CHECKPOINT_INTERVAL", default=0.25)
+ICDEV_LEDGER_INTEGRATE_BATCH = env.int("ICDEV_LEDGER_INTEGRATE_BATCH", default=5000)
+ICDEV_LEDGER_INTEGRATE_INTERVAL = env.float("ICDEV_LEDGER_INTEGRATE_INTERVAL", default=0.1)
+# Extra payload keys whose values identify a person (tokenised like e-mail addresses); comma separated.
+ICDEV_LEDGER_PII_FIELDS = env.list("ICDEV_LEDGER_PII_FIELDS", default=[])

@@ -23,3 +23,5 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="memory://")
 SECURE_SSL_REDIRECT = False
 DEBUG = False
+# Cross-check every ledger payload against the rfc8785 reference encoder (accountability/ledger/canonical.py).
+ICDEV_LEDGER_CHECK_JCS = True

@@ -1,5 +1,6 @@
 """Routes of /api/v1/ai-accountability/."""
 
+from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from . import appeals, ethics, evidence_views, incident_views, reassessment_api, tasks, views
@@ -20,4 +21,4 @@ router.register("tasks", tasks.TaskViewSet, basename="tasks")
 for prefix, viewset in evidence_views.ROUTES:
     router.register(prefix, viewset, basename=prefix)
 
-urlpatterns = router.urls
+urlpatterns = [*router.urls, path("ledger/", include("accountability.ledger.api.urls"))]

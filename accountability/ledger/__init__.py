@@ -1,5 +1,7 @@
-"""The AI accountability ledger: an append-only record of AI actions and governance decisions.
+"""The AI accountability ledger: a tamper-evident, append-only record of AI actions, decisions,
+interactions, governance acts, violations and corrections (seed 002; design in ledger.md).
 
-Writers call ``accountability.ledger.append.record_governance`` (governance acts) or
-``accountability.ledger.append.append_entry`` (any record type) inside their own transaction.
+Writers call ``accountability.ledger.append.record_governance`` (governance acts) or ``append_entry``
+(any record type) inside their own transaction. ``offline/`` holds the cryptography and the
+standalone verifier, importable without Django; this module imports nothing so that it stays so.
 """

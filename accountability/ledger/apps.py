@@ -8,3 +8,6 @@ class LedgerConfig(AppConfig):
     label = "ledger"
     verbose_name = "AI accountability ledger"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import keys  # noqa: F401 - registers the production key checks

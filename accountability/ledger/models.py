@@ -1,39 +1,238 @@
-"""Ledger entries (seed 002 schema). Append-only: no history, no updates, no deletes."""
+"""Ledger tables. Entries, tiles and checkpoints are append-only (PostgreSQL triggers forbid UPDATE and
+DELETE, except the retention purge of an expired payload); none has simple-history, which would copy
+payloads that retention must purge. Pending rows exist only on PostgreSQL, until the integrator
+sequences them."""
 
 from __future__ import annotations
 
+import json
+
+from django.conf import settings
 from django.db import models
+from simple_history.models import HistoricalRecords
+
+from .schema import EntryType, Oversight, Reversibility
 
 
-class LedgerEntry(models.Model):
-    """One ledger entry; ``seq`` orders the chain and ``previous_hash`` links it."""
+class EntryFields(models.Model):
+    """What a writer supplies: the committed payload and the columns audit queries filter on."""
 
-    class EntryType(models.TextChoices):
-        ACTION = "action", "Action"
-        DECISION = "decision", "Decision"
-        INTERACTION = "interaction", "Interaction"
-        GOVERNANCE = "governance", "Governance"
-        VIOLATION = "violation", "Violation"
-        CORRECTION = "correction", "Correction"
+    entry_id = models.CharField(max_length=30, unique=True)
+    entry_type = models.CharField(max_length=12, choices=EntryType.choices)
+    project_key = models.CharField(max_length=50, blank=True)
+    trace_id = models.CharField(max_length=32, blank=True, help_text="W3C trace id of the AI decision recorded.")
+    task_id = models.CharField(max_length=200, blank=True)
+    actor_ref = models.CharField(max_length=300, help_text="kind:id of the primary actor, e.g. model:claude-opus.")
+    action_type = models.CharField(max_length=100)
+    oversight = models.CharField(max_length=10, choices=Oversight.choices, blank=True)
+    reversibility = models.CharField(max_length=12, choices=Reversibility.choices, blank=True)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+    retention = models.CharField(max_length=10)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    payload = models.BinaryField(null=True, help_text="RFC 8785 bytes; NULL once purged after expiry.")
+    payload_salt = models.BinaryField(null=True)
+    payload_hash = models.BinaryField()
+    attribution_gaps = models.CharField(max_length=200, blank=True, help_text="Space-separated reason codes.")
+    corrects_entry_id = models.CharField(max_length=30, blank=True, help_text="The entry a correction amends.")
+
+    class Meta:
+        abstract = True
+
+    @property
+    def document(self) -> dict | None:
+        """The seed-schema entry as written (None once the payload is purged)."""
+        return None if self.payload is None else json.loads(bytes(self.payload))
+
+    @property
+    def gaps(self) -> list[str]:
+        return self.attribution_gaps.split()
+
+
+class PendingEntry(EntryFields):
+    """An accepted entry waiting for the integrator (PostgreSQL); its entry_id is already final."""
+
+    is_integrated = False
+    seq = None
+
+    class Meta:
+        verbose_name = "pending ledger entry"
+        verbose_name_plural = "pending ledger entries"
+
+    def __str__(self) -> str:
+        return f"{self.entry_id} ({self.entry_type}, pending)"
+
+
+class LedgerEntry(EntryFields):
+    """One integrated entry: ``seq`` orders the log, ``leaf_bytes`` is what the tree commits to."""
+
+    EntryType = EntryType
 
     seq = models.BigIntegerField(primary_key=True)
-    entry_id = models.CharField(max_length=40, unique=True)
-    entry_type = models.CharField(max_length=12, choices=EntryType.choices, db_index=True)
-    project_key = models.CharField(max_length=50, blank=True, db_index=True)
-    trace_id = models.CharField(
-        max_length=32, blank=True, db_index=True, help_text="W3C trace id of the AI decision this entry records."
-    )
-    occurred_at = models.DateTimeField(db_index=True)
-    actor = models.JSONField()
-    action = models.JSONField()
-    context = models.JSONField(default=dict)
-    accountability = models.JSONField(default=dict)
-    previous_hash = models.CharField(max_length=64, unique=True)
-    entry_hash = models.CharField(max_length=64, unique=True)
+    recorded_at = models.DateTimeField()
+    leaf_bytes = models.BinaryField()
+    entry_hash = models.BinaryField(unique=True, help_text="SHA-256(0x00 ‖ leaf): RFC 6962 leaf hash and chain link.")
+    previous_hash = models.BinaryField(unique=True, help_text="The previous entry's hash; a fork cannot be stored.")
+    corrects_seq = models.BigIntegerField(null=True, blank=True)
+    redacted_at = models.DateTimeField(null=True, blank=True)
+    redacted_by = models.CharField(max_length=30, blank=True, help_text="entry_id of the purge record.")
+
+    is_integrated = True
 
     class Meta:
         ordering = ["seq"]
+        verbose_name = "ledger entry"
         verbose_name_plural = "ledger entries"
+        indexes = [
+            models.Index(fields=["entry_type", "occurred_at"], name="ledger_type_time"),
+            models.Index(fields=["actor_ref", "occurred_at"], name="ledger_actor_time"),
+            models.Index(fields=["task_id", "occurred_at"], name="ledger_task_time"),
+            models.Index(fields=["project_key", "seq"], name="ledger_project_seq"),
+            models.Index(fields=["trace_id"], name="ledger_trace"),
+            models.Index(fields=["occurred_at"], name="ledger_time"),
+            models.Index(fields=["expires_at"], name="ledger_expiry"),
+            models.Index(fields=["corrects_entry_id"], name="ledger_corrects"),
+        ]
+        constraints = [models.CheckConstraint(condition=models.Q(seq__gte=0), name="ledger_seq_nonnegative")]
 
     def __str__(self) -> str:
         return f"{self.entry_id} ({self.entry_type})"
+
+    @property
+    def is_purged(self) -> bool:
+        return self.payload is None
+
+
+class LedgerHead(models.Model):
+    """The integrated tree's state (a single row, written only by whoever holds the append lock)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    size = models.BigIntegerField(default=0)
+    root = models.BinaryField()
+    compact_range = models.BinaryField(default=b"")
+    last_hash = models.BinaryField()
+    last_recorded_at = models.DateTimeField(null=True)
+    checkpoint_size = models.BigIntegerField(default=-1)
+    checkpoint_at = models.DateTimeField(null=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="ledger_head_singleton")]
+
+    def __str__(self) -> str:
+        return f"ledger head at size {self.size}"
+
+
+class LedgerTile(models.Model):
+    """A full tlog-tiles hash tile: 256 hashes of level ``8·level`` nodes, and their subtree root."""
+
+    level = models.PositiveSmallIntegerField()
+    index = models.BigIntegerField()
+    hashes = models.BinaryField()
+    root = models.BinaryField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["level", "index"], name="ledger_tile_unique")]
+
+    def __str__(self) -> str:
+        return f"tile {self.level}/{self.index}"
+
+
+class Checkpoint(models.Model):
+    """A signed tree head in C2SP signed-note form; one per size, so two roots can never be signed
+    for the same size."""
+
+    tree_size = models.BigIntegerField(unique=True)
+    root = models.BinaryField()
+    note = models.TextField()
+    key_id = models.CharField(max_length=8)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-tree_size"]
+        get_latest_by = "tree_size"
+
+    def __str__(self) -> str:
+        return f"checkpoint at size {self.tree_size}"
+
+
+class SigningKey(models.Model):
+    """Public verifier keys that have signed checkpoints (no secrets), for exports and auditors."""
+
+    name = models.CharField(max_length=200)
+    key_id = models.CharField(max_length=8)
+    vkey = models.CharField(max_length=300, unique=True)
+    first_used_at = models.DateTimeField()
+    last_used_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.vkey
+
+
+class VerificationRun(models.Model):
+    """The outcome of a verification (full or incremental); the latest one feeds chain_integrity."""
+
+    class Mode(models.TextChoices):
+        FULL = "full", "Full"
+        INCREMENTAL = "incremental", "Incremental"
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    actor = models.CharField(max_length=150)
+    mode = models.CharField(max_length=12, choices=Mode.choices)
+    from_size = models.BigIntegerField()
+    size = models.BigIntegerField()
+    ok = models.BooleanField()
+    checked = models.BigIntegerField()
+    bad_entries = models.BigIntegerField()
+    chain_integrity = models.FloatField(help_text="Percent of checked entries without a problem.")
+    first_bad_seq = models.BigIntegerField(null=True, blank=True)
+    first_bad_entry_id = models.CharField(max_length=30, blank=True)
+    first_bad_reason = models.CharField(max_length=40, blank=True)
+    problems = models.JSONField(default=list)
+    root = models.BinaryField(default=b"")
+    compact_range = models.BinaryField(default=b"")
+    last_hash = models.BinaryField(default=b"")
+    seconds = models.FloatField()
+
+    class Meta:
+        ordering = ["-finished_at", "-id"]
+        get_latest_by = "finished_at"
+
+    def __str__(self) -> str:
+        return f"{self.mode} verification to size {self.size}: {'ok' if self.ok else 'FAILED'}"
+
+
+class ScopeGrant(models.Model):
+    """The scope a human granted an AI model in a project (the seed's INVITATION check): which action
+    types it may perform. Changed only through ``accountability.ledger.services.grants``."""
+
+    project = models.ForeignKey("accountability.Project", on_delete=models.PROTECT, related_name="ledger_grants")
+    model_id = models.CharField(max_length=200, help_text="The AI model or agent id, as entries name it.")
+    action_types = models.JSONField(help_text="Action types it may perform; a trailing .* allows a family.")
+    reason = models.TextField(blank=True)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    granted_at = models.DateTimeField()
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoke_reason = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["project", "model_id", "-granted_at"]
+        indexes = [models.Index(fields=["project", "model_id"], name="ledger_grant_model")]
+
+    def __str__(self) -> str:
+        return f"{self.model_id} in {self.project.key}: {', '.join(self.action_types)}"
+
+    def covers(self, action_type: str) -> bool:
+        return covers(self.action_types, action_type)
+
+
+def covers(patterns: list[str], action_type: str) -> bool:
+    """An action type is covered by itself, or by a family pattern ending in .* (data.* covers data.export)."""
+    return any(p == action_type or (p.endswith(".*") and action_type.startswith(p[:-1])) for p in patterns)

@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from accountability.ledger.models import LedgerEntry
+from accountability.ledger.selectors import entry_documents
 from accountability.models import (
     AIUseCase,
     ConfabulationCheck,
@@ -113,11 +113,12 @@ def provenance_record_get(actor, public_id: str) -> ProvenanceRecord:
 
 
 def _ledger_anchors(entry_ids: list[str]) -> dict[str, str]:
-    """entry_id -> the record hash the Governance entry anchored (the ledger stores it in the changes)."""
+    """entry_id -> the record hash the Governance entry anchored (the ledger stores it in the changes);
+    entries still pending integration count, a purged or missing entry anchors nothing ("")."""
     anchors = {}
-    for entry_id, action in LedgerEntry.objects.filter(entry_id__in=entry_ids).values_list("entry_id", "action"):
+    for entry_id, document in entry_documents(entry_ids).items():
         try:
-            anchors[entry_id] = action["inputs"][0]["changes"]["record_hash"]
+            anchors[entry_id] = document["action"]["inputs"][0]["changes"]["record_hash"]
         except (KeyError, IndexError, TypeError):
             anchors[entry_id] = ""
     return anchors

@@ -10,13 +10,14 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accountability.actors import actor_label, history_user
 from accountability.config import policy
 from accountability.exceptions import Conflict, InvalidTransition, NotAllowed, ValidationFailed
 from accountability.ledger.append import record_governance
-from accountability.ledger.selectors import decision_entry_for_trace
+from accountability.ledger.selectors import decision_entry_for_trace, people_named
 from accountability.models import AIUseCase, Appeal, AppealNote, Membership, Project
 from accountability.permissions import Perm, has_perm, require
 from accountability.rules.calendar import business_calendar
@@ -89,12 +90,19 @@ def _users(values, field: str) -> list:
     return users
 
 
-def _decision_takers_from_entry(entry) -> list:
-    """The people the ledger names as having taken the decision (its human actor, when a user)."""
-    human = (getattr(entry, "actor", None) or {}).get("human") or {}
-    if human.get("kind") != "user" or not str(human.get("id", "")).isdigit():
-        return []
-    return list(get_user_model().objects.filter(pk=int(human["id"]), is_active=True))
+def _decision_takers_from_entry(entry, project: Project) -> list:
+    """The people the ledger names as having taken the decision: the persons in its actor and its
+    responsibility chain (delegator, approver, oversight), as written or as corrected. The ledger
+    stores persons as HMAC tokens, so they are matched against the users who could be involved in the
+    appeal: the project's members and superusers (who may review any appeal)."""
+    candidates = (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(Q(icdev_memberships__project=project) | Q(is_superuser=True))
+        .distinct()
+        .order_by("pk")
+    )
+    return people_named(entry, candidates)
 
 
 def _require_reader(actor, appeal: Appeal) -> Appeal:
@@ -173,7 +181,7 @@ def appeal_submit(
     entry = decision_entry_for_trace(trace_id, project.key)
     if entry is not None:
         appeal.decision_entry_id = entry.entry_id
-        takers += _decision_takers_from_entry(entry)
+        takers += _decision_takers_from_entry(entry, project)
     tracked_save(appeal, actor=actor, reason="appeal submitted")
     if takers:
         appeal.decision_takers.add(*takers)

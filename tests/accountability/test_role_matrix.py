@@ -10,6 +10,7 @@ import pytest
 from django.apps import apps
 
 from accountability.exceptions import NotAllowed, NotFound
+from accountability.ledger.selectors import appended_count
 from accountability.models import Membership
 from accountability.services import caio as caio_svc
 from accountability.services import oversight as plan_svc
@@ -187,7 +188,7 @@ def snapshot() -> dict:
             state[model._meta.label + ".last"] = (
                 model.objects.order_by("-history_id").values_list("history_id", flat=True).first()
             )
-    state["ledger"] = apps.get_model("ledger", "LedgerEntry").objects.count()
+    state["ledger"] = appended_count()  # queued (PostgreSQL) and integrated entries alike
     return state
 
 

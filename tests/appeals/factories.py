@@ -12,8 +12,11 @@ import secrets
 import factory
 from django.utils import timezone
 
-from accountability.ledger.append import append_entry
-from accountability.ledger.models import LedgerEntry
+from accountability.actors import SystemActor
+from accountability.ledger.append import AppendResult, append_entry
+from accountability.ledger.models import ScopeGrant
+from accountability.ledger.schema import EntryType
+from accountability.ledger.services.grants import scope_grant_create
 from accountability.models import Appeal, BoardMember, Membership
 from accountability.services import appeals as appeal_svc
 from accountability.services import ethics as ethics_svc
@@ -33,17 +36,37 @@ def new_trace_id() -> str:
     return secrets.token_hex(16)
 
 
-def decision_entry(trace_id: str, project, decided_by=None) -> LedgerEntry:
-    """Record an AI decision in the ledger under ``trace_id`` (what an integration does before an appeal)."""
-    human = (
-        {"kind": "user", "id": str(decided_by.pk), "name": decided_by.get_username()}
-        if decided_by
-        else {"kind": "system", "id": "screener", "name": "screener"}
-    )
+SCREENER = {"model_id": "screener-v3", "provider": "acme", "model_version": "3.2"}
+
+
+def decision_entry(trace_id: str, project, decided_by=None, *, granted: bool = True) -> AppendResult:
+    """Record an AI decision in the ledger under ``trace_id`` (what an integration does before an appeal).
+    ``decided_by`` is the person who oversaw it (else the project, as an organisation, is accountable).
+    The screener gets a scope grant first unless ``granted`` is False: without one the ledger's
+    invitation check also appends a Violation entry."""
+    if granted and not ScopeGrant.objects.filter(project=project, model_id=SCREENER["model_id"]).exists():
+        scope_grant_create(
+            actor=SystemActor("cli:test"),
+            project=project,
+            model_id=SCREENER["model_id"],
+            action_types=["eligibility.*"],
+        )
+    oversight = {"kind": "user", "id": decided_by.get_username()} if decided_by else {"kind": "org", "id": project.key}
     return append_entry(
-        entry_type=LedgerEntry.EntryType.DECISION,
-        actor={"model_id": "screener-v3", "provider": "acme", "session_id": "", "human": human},
-        action={"type": "eligibility.score", "description": "Application scored", "inputs": [], "outputs": []},
+        entry_type=EntryType.DECISION,
+        actor=SCREENER,
+        action={
+            "type": "eligibility.score",
+            "description": "Application scored",
+            "inputs": ["application summary"],
+            "outputs": ["score: unlikely eligible"],
+            "rationale": "Income and household size against the programme's thresholds.",
+        },
+        accountability={
+            "human_oversight": "selective",
+            "reversibility": "reversible",
+            "responsibility": {"oversight": oversight},
+        },
         project_key=project.key,
         trace_id=trace_id,
     )

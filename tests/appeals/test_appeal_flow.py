@@ -9,13 +9,14 @@ from django.core import mail
 from viewflow.workflow.fields import get_task_ref
 
 from accountability import flows
-from accountability.exceptions import Conflict
-from accountability.ledger.models import LedgerEntry
+from accountability.exceptions import Conflict, ValidationFailed
+from accountability.ledger.services.entries import correction_record
 from accountability.models import Appeal, Notification
 from accountability.selectors import appeals as appeal_sel
 from accountability.selectors import workflow as task_sel
 from accountability.services import appeals as appeal_svc
 from tests.factories import CAIODesignationFactory
+from tests.ledger_reads import integrated
 
 from .conftest import steps
 from .factories import decision_entry, member, new_trace_id, submit_appeal
@@ -25,11 +26,12 @@ Status = Appeal.Status
 
 
 def _actions(appeal) -> list[str]:
-    return list(
-        LedgerEntry.objects.filter(action__outputs__0__public_id=appeal.public_id)
-        .order_by("seq")
-        .values_list("action__type", flat=True)
-    )
+    """The action types of the Governance entries whose subject is the appeal, in log order."""
+    return [
+        entry.action_type
+        for entry in integrated(entry_type="governance")
+        if [o.get("public_id") for o in entry.document["action"]["outputs"][:1]] == [appeal.public_id]
+    ]
 
 
 def test_submit_assign_resolve_and_notify(project, use_case, appellant_user, staff_user, reviewer_user):
@@ -78,11 +80,53 @@ def test_an_appeal_links_to_the_ledger_decision_and_its_decision_taker(project, 
     )
     assert appeal.decision_entry_id == entry.entry_id
     assert list(appeal.decision_takers.all()) == [caseworker]
-    submit_entry = LedgerEntry.objects.get(action__type="appeal.submit")
-    assert submit_entry.context["related_models"] == [entry.entry_id]
+    submit_entry = integrated(action_type="appeal.submit").get()
+    assert submit_entry.document["context"]["related_entries"] == [entry.entry_id]
+    # The ledger named the caseworker (a reviewer) as the decision's overseer: never its reviewer.
+    with pytest.raises(ValidationFailed, match="caseworker took part in the contested decision"):
+        appeal_svc.appeal_assign_reviewer(actor=staff_user, appeal=appeal, reviewer=caseworker)
+    appeal_svc.appeal_assign_reviewer(actor=staff_user, appeal=appeal, reviewer=reviewer_user)
     # Another trace id has no ledger entry: the appeal is accepted, unlinked.
     other = submit_appeal(staff_user, project, appellant_name="Sam", appellant_phone="555-0100")
     assert other.decision_entry_id == ""
+
+
+@pytest.mark.postgres
+def test_a_pending_decision_entry_is_linked_too(project, staff_user):
+    """On PostgreSQL the decision waits in the queue for the integrator; the appeal links it at once."""
+    caseworker = member(project, "caseworker", "reviewer")
+    trace = new_trace_id()
+    entry = decision_entry(trace, project, decided_by=caseworker)
+    assert entry.seq is None
+    appeal = submit_appeal(staff_user, project, decision_trace_id=trace, appellant_name="Pat", appellant_phone="1")
+    assert appeal.decision_entry_id == entry.entry_id
+    assert list(appeal.decision_takers.all()) == [caseworker]
+
+
+def test_decision_takers_include_people_a_correction_names(project, staff_user, reviewer_user, reviewer2):
+    """A correction that names another overseer adds them; the one first named stays a decision taker."""
+    trace = new_trace_id()
+    entry = decision_entry(trace, project, decided_by=reviewer2)
+    correction_record(
+        actor=staff_user,
+        corrects=entry.entry_id,
+        reason="The application was overseen by another reviewer.",
+        amendments={"accountability.responsibility.oversight": {"kind": "user", "id": reviewer_user.username}},
+    )
+    appeal = submit_appeal(staff_user, project, decision_trace_id=trace, appellant_name="Pat", appellant_phone="1")
+    assert set(appeal.decision_takers.all()) == {reviewer_user, reviewer2}
+
+
+def test_only_persons_of_the_project_are_resolved_from_the_ledger(project, other_project, staff_user):
+    """An organisation as overseer names nobody; a person who is no member (nor superuser) is not resolved."""
+    trace, stranger_trace = new_trace_id(), new_trace_id()
+    decision_entry(trace, project)
+    stranger = member(other_project, "stranger", "reviewer")
+    decision_entry(stranger_trace, project, decided_by=stranger)
+    for t in (trace, stranger_trace):
+        appeal = submit_appeal(staff_user, project, decision_trace_id=t, appellant_name="Pat", appellant_phone="1")
+        assert appeal.decision_entry_id
+        assert list(appeal.decision_takers.all()) == []
 
 
 def test_escalation_goes_to_the_caio_who_decides(under_review, reviewer_user, caio_user, project):
@@ -175,7 +219,7 @@ def test_the_appellant_adds_information_that_reaches_the_reviewer(under_review, 
     note = appeal_svc.appeal_add_information(actor=appellant_user, appeal=under_review, body="New payslips.")
     assert (note.author, note.author_label, note.body) == (appellant_user, "appellant", "New payslips.")
     assert Notification.objects.filter(recipient=reviewer_user, kind="appeal.information").count() == 1
-    assert LedgerEntry.objects.filter(action__type="appeal.add_information").count() == 1
+    assert integrated(action_type="appeal.add_information").count() == 1
 
 
 def test_an_outside_appellant_is_told_the_outcome_by_email(

@@ -13,11 +13,11 @@ from viewflow.workflow.timers import fire_due_timers
 from accountability import tasks
 from accountability.actors import SystemActor
 from accountability.exceptions import NotAllowed
-from accountability.ledger.models import LedgerEntry
 from accountability.models import Appeal, Notification
 from accountability.services import appeal_sla
 from accountability.services import appeals as appeal_svc
 from accountability.services.workflow import workflow_report_stalled
+from tests.ledger_reads import integrated
 
 from .conftest import steps
 from .factories import submit_appeal
@@ -53,13 +53,13 @@ def test_the_timer_flags_and_notifies_the_breach_once(project, appellant_user, s
     assert appeal.assignment_breached_at == breach
     assert appeal.sla_notified_at == breach
     assert (_breach_notes(staff_user), _breach_notes(caio_user), _breach_notes(reviewer_user)) == (1, 1, 0)
-    assert LedgerEntry.objects.filter(action__type="appeal.sla_breach").count() == 1
+    assert integrated(action_type="appeal.sla_breach").count() == 1
     assert steps(appeal)["assign_reviewer"] == "NEW"  # non-interrupting: assignment is still possible
     assert steps(appeal)["breach_noted"] == "DONE"
     with time_machine.travel(breach + dt.timedelta(hours=1), tick=False):
         appeal_svc.appeal_assign_reviewer(actor=staff_user, appeal=appeal, reviewer=reviewer_user)
-    entry = LedgerEntry.objects.get(action__type="appeal.assign_reviewer")
-    assert entry.action["inputs"][0]["changes"]["within_sla"] is False
+    entry = integrated(action_type="appeal.assign_reviewer").get()
+    assert entry.document["action"]["inputs"][0]["changes"]["within_sla"] is False
 
 
 def test_an_assignment_in_time_disarms_the_timer(project, appellant_user, staff_user, reviewer_user):
@@ -82,7 +82,7 @@ def test_the_sweep_catches_a_missed_timer_and_is_idempotent(project, appellant_u
         assert tasks.appeal_sla_sweep_task.delay().get() == {"assignment": 0, "decision": 0}
         assert tasks.workflow_fire_due_timers_task.delay().get() == 1  # the timer fires, changes nothing more
     assert _breach_notes(staff_user) == 1
-    assert LedgerEntry.objects.filter(action__type="appeal.sla_breach").count() == 1
+    assert integrated(action_type="appeal.sla_breach").count() == 1
     assert Appeal.objects.get(pk=appeal.pk).assignment_breached_at is not None
 
 

@@ -9,10 +9,10 @@ import pytest
 from django.db import connection
 
 from accountability.exceptions import Conflict, InvalidTransition
-from accountability.ledger.models import LedgerEntry
 from accountability.models import Appeal, EthicsReview, RubricScore
 from accountability.services import appeals as appeal_svc
 from accountability.services import ethics_scores as scores_svc
+from tests.ledger_reads import integrated
 
 from .factories import GOOD, create_review, submit_appeal
 
@@ -56,7 +56,7 @@ def test_two_coordinators_assign_the_same_appeal(
     )
     assert results[-1] == "ok"
     assert results.count("ok") == 1
-    assert LedgerEntry.objects.filter(action__type="appeal.assign_reviewer").count() == 1
+    assert integrated(action_type="appeal.assign_reviewer").count() == 1
     appeal = Appeal.objects.get(pk=appeal.pk)
     assert appeal.process.task_set.filter(flow_task_type="HUMAN", status="ASSIGNED").count() == 1
     assert appeal.reviewer in (reviewer_user, reviewer2)
@@ -87,4 +87,4 @@ def test_the_last_two_scores_at_once_close_the_round_once(project, use_case, sta
     process = EthicsReview.objects.get(pk=review.pk).process
     assert process.task_set.filter(flow_task_type="JOIN").count() == 1
     assert process.task_set.filter(flow_task_type="HUMAN", status="NEW").count() == 1  # one decision step
-    assert LedgerEntry.objects.filter(action__type="ethics.tally").count() == 1
+    assert integrated(action_type="ethics.tally").count() == 1

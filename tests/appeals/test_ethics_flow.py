@@ -13,13 +13,13 @@ from django.utils import timezone
 from viewflow.workflow.timers import fire_due_timers
 
 from accountability.exceptions import InvalidTransition, ValidationFailed
-from accountability.ledger.models import LedgerEntry
 from accountability.models import AIUseCase, EthicsReview, EthicsReviewVersion, Notification, RubricScore
 from accountability.selectors import workflow as task_sel
 from accountability.services import ethics as ethics_svc
 from accountability.services import ethics_scores as scores_svc
 from accountability.services import use_cases as uc_svc
 from tests.factories import PlanVersionFactory
+from tests.ledger_reads import action_types
 
 from .factories import FAIR, GOOD, TOP, VETO, create_review
 
@@ -80,11 +80,9 @@ def test_two_versions_through_requires_changes(project, use_case, staff_user, ca
     assert (v1.outcome, v1.closed_at is not None) == ("request_changes", True)
     assert review.versions.get(version=2).aggregate_score == Decimal("1.000")
     assert RubricScore.objects.filter(review=review).count() == 6
-    assert list(
-        LedgerEntry.objects.filter(action__type__startswith="ethics.")
-        .order_by("seq")
-        .values_list("action__type", flat=True)
-    ) == ["ethics.create", "ethics.start"] + ["ethics.score"] * 3 + [
+    assert action_types(action_type__startswith="ethics.") == ["ethics.create", "ethics.start"] + [
+        "ethics.score"
+    ] * 3 + [
         "ethics.tally",
         "ethics.decide",
         "ethics.revise",

@@ -3,10 +3,10 @@
 import pytest
 
 from accountability.exceptions import Conflict, InvalidTransition, NotAllowed, ValidationFailed
-from accountability.ledger.models import LedgerEntry
 from accountability.models import ModelCard, VendorArtefacts
 from accountability.services import evidence_cards as svc
 from tests.factories import UseCaseFactory
+from tests.ledger_reads import integrated
 
 from .factories import COMPLETE_CARD, ModelCardFactory, VendorArtefactsFactory
 
@@ -48,9 +48,9 @@ def test_create_edit_publish_and_supersede(staff_user, caio_user, project, ledge
         (1, "superseded"),
         (2, "published"),
     ]
-    entry = LedgerEntry.objects.order_by("-seq").first()
-    assert entry.action["type"] == "model_card.publish"
-    assert entry.action["description"].endswith(f"; {published.public_id} superseded")
+    entry = integrated().last()
+    assert entry.action_type == "model_card.publish"
+    assert entry.document["action"]["description"].endswith(f"; {published.public_id} superseded")
 
 
 def test_published_and_superseded_versions_are_immutable(staff_user, caio_user, project, ledger_count):

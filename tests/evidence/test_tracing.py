@@ -6,12 +6,12 @@ import pytest
 import time_machine
 
 from accountability.exceptions import Conflict, InvalidTransition, NotAllowed, ValidationFailed
-from accountability.ledger.models import LedgerEntry
 from accountability.models import ContentTracingPolicy, ProvenanceRecord
 from accountability.rules.evidence import GENESIS_HASH, record_hash_of
 from accountability.selectors import evidence as sel
 from accountability.services import evidence_tracing as svc
 from tests.factories import UseCaseFactory
+from tests.ledger_reads import integrated
 
 from .factories import ContentTracingPolicyFactory
 
@@ -41,9 +41,9 @@ def test_records_are_chained_and_anchored_in_the_ledger(staff_user, project, led
     assert record_hash_of(first) == first.record_hash
     assert first.record_hash != second.record_hash
     assert (first.chain_status, second.chain_status) == ("verified", "verified")
-    entry = LedgerEntry.objects.get(entry_id=first.ledger_entry_id)
-    assert entry.action["type"] == "provenance.record"
-    assert entry.action["inputs"][0]["changes"] == {
+    entry = integrated(entry_id=first.ledger_entry_id).get()
+    assert entry.action_type == "provenance.record"
+    assert entry.document["action"]["inputs"][0]["changes"] == {
         "trace_id": TRACE,
         "sequence": 1,
         "record_hash": first.record_hash,
@@ -138,7 +138,7 @@ def test_verification_finds_tampering_and_stores_status(staff_user, auditor_user
         "broken",
     ]
     assert ledger_count() == before + 1
-    assert LedgerEntry.objects.order_by("-seq").first().action["type"] == "provenance.verify_chain"
+    assert integrated().last().action_type == "provenance.verify_chain"
 
 
 def test_verification_reports_a_missing_record(staff_user, project):

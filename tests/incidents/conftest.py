@@ -7,6 +7,8 @@ from django.utils import timezone
 
 from accountability.actors import SystemActor
 from accountability.ledger.models import LedgerEntry
+from accountability.ledger.selectors.explain import PersonNames
+from accountability.ledger.services.integration import integrate_pending
 from accountability.models import Incident
 
 from .factories import IncidentFactory, UseCaseFactory
@@ -43,9 +45,14 @@ def make_incident(project):
 
 
 def ledger_entries() -> list[dict]:
-    """Every ledger entry, oldest first, as {id, project, type, actor}: the one place these tests read the
-    ledger's own schema (the ledger is rebuilt behind ``record_governance`` by issue 3)."""
-    return [
-        {"id": e.entry_id, "project": e.project_key, "type": e.action["type"], "actor": e.actor["human"]["name"]}
-        for e in LedgerEntry.objects.order_by("seq")
-    ]
+    """Every ledger entry but the genesis entry, in log order, as {id, project, type, actor}: the one place
+    these tests read the ledger's own schema. Queued entries (PostgreSQL) are integrated first; a person
+    (stored as an HMAC token) is shown by username, a system actor by its name."""
+    integrate_pending()
+    names = PersonNames()
+    entries = []
+    for e in LedgerEntry.objects.filter(seq__gt=0).order_by("seq"):
+        actor = e.document["actor"]
+        who = names.name(actor["id"]) if actor["kind"] == "user" else actor["id"]
+        entries.append({"id": e.entry_id, "project": e.project_key, "type": e.action_type, "actor": who})
+    return entries

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from accountability.ledger.demo import DECISION_TRACE_ID
 from accountability.models import AIUseCase, Membership, Project
 from accountability.services import appeals as appeal_svc
 from accountability.services import ethics as ethics_svc
@@ -14,9 +15,10 @@ FAIR = {"rights_impact": 3, "fairness": 2, "privacy": 4, "transparency": 3, "ove
 GOOD = {"rights_impact": 4, "fairness": 4, "privacy": 4, "transparency": 4, "oversight": 5, "accountability": 4}
 STRONG = {"rights_impact": 5, "fairness": 4, "privacy": 5, "transparency": 4, "oversight": 5, "accountability": 4}
 
-# Fixed W3C trace ids, so the demo's appeals can be found again (the first is the W3C spec's example).
+# Fixed W3C trace ids, so the demo's appeals can be found again. The first is the AI decision the demo
+# ledger records (the W3C spec's example): that appeal links its Decision entry.
 TRACE_IDS = [
-    "4bf92f3577b34da6a3ce929d0e0e4736",
+    DECISION_TRACE_ID,
     "0af7651916cd43dd8448eb211c80319c",
     "5b8aa5a2d2c872e8321cf37308d69df2",
     "a3ce929d0e0e47364bf92f3577b34da6",

@@ -11,6 +11,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accountability.actors import SystemActor
+from accountability.ledger.demo import has_demo_ledger, load_demo_ledger
+from accountability.ledger.services.integration import integrate_pending
 from accountability.models import Appeal, CAIODesignation, Membership, Project
 from accountability.services import caio as caio_svc
 from accountability.services import oversight as plan_svc
@@ -56,6 +58,18 @@ class Command(BaseCommand):
                 self.load_agency(users)
                 self.load_second_project(users)
             created = True
+        # The AI's recorded decisions come before the appeals against them, so an appeal links the
+        # Decision entry with its trace id (and knows who took the decision); it also joins demo
+        # databases loaded before the ledger existed.
+        if not has_demo_ledger(Project.objects.get(key="proj-101")):
+            with transaction.atomic():
+                load_demo_ledger(
+                    actor=users["gov.staff"],
+                    project=Project.objects.get(key="proj-101"),
+                    caio=users["caio"],
+                    reviewer_username="reviewer",
+                )
+            created = True
         if not Appeal.objects.filter(project__key="proj-101").exists():
             with transaction.atomic():
                 demo_workflows.load(users)
@@ -65,6 +79,7 @@ class Command(BaseCommand):
             created = True
         with transaction.atomic():  # issue 4's data joins demo databases loaded before it existed
             created = load_incidents_and_reassessments(users) or created
+        integrate_pending()  # PostgreSQL queues appends: integrate and checkpoint every demo entry now
         logins = [
             {
                 "username": u,

@@ -49,7 +49,12 @@ class Command(BaseCommand):
             if entry.task not in registered:
                 report["skipped"].append({"name": entry.name, "task": entry.task, "why": "task not registered"})
                 continue
-            defaults = {"task": entry.task, "description": entry.description, **_schedule_of(entry)}
+            defaults = {
+                "task": entry.task,
+                "description": entry.description,
+                "kwargs": json.dumps(entry.kwargs),
+                **_schedule_of(entry),
+            }
             existing = PeriodicTask.objects.filter(name=entry.name).first()
             if existing is None:
                 PeriodicTask.objects.create(name=entry.name, enabled=True, **defaults)

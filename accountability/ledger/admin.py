@@ -1,0 +1,370 @@
+"""Read-only ledger admin: entries (with their explanation, document, proof and verification status),
+the pending queue, checkpoints, verification runs, signing keys and metrics. Nobody can add, change or
+delete ledger rows here; scope grants change only through their services."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from accountability.admin.base import ObjectAction, ProjectScopedAdmin
+from accountability.exceptions import AccountabilityError
+from accountability.permissions import Perm
+
+from . import selectors as sel
+from .models import Checkpoint, LedgerEntry, PendingEntry, ScopeGrant, SigningKey, VerificationRun
+from .offline import merkle
+from .selectors._scope import can_read, ledger_projects, scope_q
+from .services import grants as grant_svc
+from .services.verification import ledger_verify
+
+
+def _pre(data) -> str:
+    return format_html('<pre style="white-space: pre-wrap; max-width: 70em">{}</pre>', data)
+
+
+class ReadOnlyLedgerAdmin(admin.ModelAdmin):
+    """Visible to staff who may read some project's ledger; rows limited to those projects."""
+
+    def _reader(self, request) -> bool:
+        user = request.user
+        if not (user.is_active and user.is_staff):
+            return False
+        keys = ledger_projects(user)
+        return keys is None or bool(keys)
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if not hasattr(self.model, "project_key"):
+            return qs
+        return qs.filter(scope_q(ledger_projects(request.user)))
+
+    def has_module_permission(self, request):
+        return self._reader(request)
+
+    def has_view_permission(self, request, obj=None):
+        if not self._reader(request):
+            return False
+        return obj is None or not hasattr(obj, "project_key") or can_read(request.user, obj.project_key)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        return {}
+
+
+class ActorFilter(admin.SimpleListFilter):
+    title = "actor"
+    parameter_name = "actor"
+
+    def lookups(self, request, model_admin):
+        qs = model_admin.get_queryset(request).values_list("actor_ref", flat=True).distinct().order_by("actor_ref")
+        return [(ref, ref if len(ref) < 40 else ref[:37] + "…") for ref in qs[:100]]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(actor_ref=self.value()) if self.value() else queryset
+
+
+class ProjectFilter(admin.SimpleListFilter):
+    title = "project"
+    parameter_name = "project"
+
+    def lookups(self, request, model_admin):
+        keys = model_admin.get_queryset(request).values_list("project_key", flat=True).distinct()
+        return [(k or "-", k or "(ledger-wide)") for k in sorted(keys)]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return queryset if not value else queryset.filter(project_key="" if value == "-" else value)
+
+
+class PayloadFilter(admin.SimpleListFilter):
+    title = "payload"
+    parameter_name = "payload"
+
+    def lookups(self, request, model_admin):
+        return [("kept", "kept"), ("purged", "purged (retention)")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "purged":
+            return queryset.filter(payload__isnull=True)
+        if self.value() == "kept":
+            return queryset.filter(payload__isnull=False)
+        return queryset
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyLedgerAdmin):
+    list_display = [
+        "seq",
+        "entry_id",
+        "entry_type",
+        "project_key",
+        "actor_ref",
+        "action_type",
+        "occurred_at",
+        "oversight",
+        "payload_state",
+        "attribution",
+    ]
+    list_filter = [
+        "entry_type",
+        ActorFilter,
+        ProjectFilter,
+        ("occurred_at", admin.DateFieldListFilter),
+        "oversight",
+        PayloadFilter,
+    ]
+    search_fields = ["entry_id", "actor_ref", "task_id", "trace_id", "action_type"]
+    date_hierarchy = "occurred_at"
+    list_per_page = 100
+    show_full_result_count = False  # counting millions of rows for every page is not worth it
+    fields = ["explanation", "summary", "document", "corrections", "integrity", "proof", "leaf"]
+    readonly_fields = fields
+    change_list_template = "admin/ledger/ledgerentry/change_list.html"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("payload", "payload_salt", "leaf_bytes")
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.metrics_view)
+        return [path("metrics/", view, name="ledger_ledgerentry_metrics"), *super().get_urls()]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "integrity": sel.chain_integrity(),
+            "metrics_url": reverse("admin:ledger_ledgerentry_metrics"),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def metrics_view(self, request):
+        """The seed's metrics and the verification status; POST runs an incremental verification."""
+        if not self._reader(request):
+            return HttpResponseRedirect(reverse("admin:index"))
+        if request.method == "POST":
+            try:
+                result = ledger_verify(actor=request.user, incremental=request.POST.get("mode") != "full")
+            except AccountabilityError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+            else:
+                report = result.report
+                level = messages.SUCCESS if report.ok else messages.ERROR
+                text = f"Verified {report.checked} entries to size {report.size}: "
+                text += "OK" if report.ok else f"FAILED, first bad entry {report.first_problem}"
+                self.message_user(request, text, level)
+            return HttpResponseRedirect(request.path)
+        metrics = sel.ledger_metrics(request.user, days=int(request.GET.get("days", 30) or 30))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Ledger metrics and verification",
+            "metrics": metrics,
+            "metrics_json": json.dumps(metrics, indent=2, default=str),
+            "runs": VerificationRun.objects.all()[:10],
+        }
+        return TemplateResponse(request, "admin/ledger/metrics.html", context)
+
+    @admin.display(description="payload")
+    def payload_state(self, obj):
+        return "purged" if obj.redacted_at else "kept"
+
+    @admin.display(description="attribution")
+    def attribution(self, obj):
+        return "complete" if not obj.attribution_gaps else obj.attribution_gaps
+
+    @admin.display(description="plain-language explanation")
+    def explanation(self, obj):
+        return sel.entry_explanation(obj.viewer, obj.entry_id)["text"]
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None:
+            obj = LedgerEntry.objects.get(pk=obj.pk)  # the change page needs the deferred columns
+            obj.viewer = request.user  # the explanation resolves names as this reader may see them
+        return obj
+
+    @admin.display(description="entry")
+    def summary(self, obj):
+        rows = [
+            ("seq", obj.seq),
+            ("type", obj.entry_type),
+            ("project", obj.project_key or "(ledger-wide)"),
+            ("occurred / recorded", f"{obj.occurred_at:%Y-%m-%d %H:%M:%S} / {obj.recorded_at:%Y-%m-%d %H:%M:%S}"),
+            ("retention", f"{obj.retention}" + (f", expires {obj.expires_at:%Y-%m-%d}" if obj.expires_at else "")),
+            ("purged", f"{obj.redacted_at:%Y-%m-%d} by {obj.redacted_by}" if obj.redacted_at else "no"),
+        ]
+        return format_html_join("", "<div><b>{}</b>: {}</div>", rows)
+
+    @admin.display(description="document (as written)")
+    def document(self, obj):
+        doc = obj.document
+        return "Purged under the retention schedule." if doc is None else _pre(json.dumps(doc, indent=2))
+
+    @admin.display(description="corrections")
+    def corrections(self, obj):
+        items = sel.corrections_of(obj.entry_id)
+        if not items:
+            return "none"
+        links = [
+            (
+                reverse("admin:ledger_ledgerentry_change", args=[c["seq"]]) if c["seq"] is not None else "#",
+                c["entry_id"],
+                c.get("reason", ""),
+            )
+            for c in items
+        ]
+        return format_html_join("", '<div><a href="{}">{}</a>: {}</div>', links)
+
+    @admin.display(description="integrity")
+    def integrity(self, obj):
+        rows = [
+            ("hash", bytes(obj.entry_hash).hex()),
+            ("previous_hash", bytes(obj.previous_hash).hex()),
+            ("payload_hash", bytes(obj.payload_hash).hex()),
+        ]
+        return format_html_join("", "<div><b>{}</b> <code>{}</code></div>", rows)
+
+    @admin.display(description="inclusion proof")
+    def proof(self, obj):
+        inclusion = sel.entry_inclusion(obj)
+        if inclusion is None:
+            return "Not yet covered by a signed checkpoint."
+        cp = inclusion.checkpoint
+        ok = merkle.verify_inclusion(obj.seq, cp.tree_size, bytes(obj.entry_hash), inclusion.path, bytes(cp.root))
+        status = "verifies ✓" if ok else "DOES NOT VERIFY ✗"
+        return format_html(
+            "Included in checkpoint {} ({} hashes): {}{}",
+            inclusion.checkpoint.tree_size,
+            len(inclusion.path),
+            status,
+            _pre(inclusion.tlog_proof),
+        )
+
+    @admin.display(description="leaf bytes (what the tree commits to)")
+    def leaf(self, obj):
+        return _pre(bytes(obj.leaf_bytes).decode())
+
+
+@admin.register(PendingEntry)
+class PendingEntryAdmin(ReadOnlyLedgerAdmin):
+    list_display = ["id", "entry_id", "entry_type", "project_key", "actor_ref", "action_type", "received_at"]
+    list_filter = ["entry_type", ActorFilter, ProjectFilter]
+    exclude = ["payload", "payload_salt", "payload_hash"]
+
+
+@admin.register(Checkpoint)
+class CheckpointAdmin(ReadOnlyLedgerAdmin):
+    list_display = ["tree_size", "root_b64", "key_id", "created_at"]
+    fields = ["tree_size", "root_b64", "key_id", "created_at", "signed_note"]
+    readonly_fields = fields
+    date_hierarchy = "created_at"
+
+    @admin.display(description="root")
+    def root_b64(self, obj):
+        return base64.b64encode(bytes(obj.root)).decode()
+
+    @admin.display(description="signed note")
+    def signed_note(self, obj):
+        return _pre(obj.note)
+
+
+@admin.register(VerificationRun)
+class VerificationRunAdmin(ReadOnlyLedgerAdmin):
+    list_display = [
+        "finished_at",
+        "mode",
+        "status",
+        "chain_integrity",
+        "from_size",
+        "size",
+        "first_bad",
+        "seconds",
+        "actor",
+    ]
+    list_filter = ["ok", "mode"]
+    exclude = ["root", "compact_range", "last_hash"]
+
+    @admin.display(description="status", boolean=True)
+    def status(self, obj):
+        return obj.ok
+
+    @admin.display(description="first bad entry")
+    def first_bad(self, obj):
+        if obj.first_bad_seq is None:
+            return "—"
+        return f"seq {obj.first_bad_seq} {obj.first_bad_entry_id} ({obj.first_bad_reason})"
+
+
+@admin.register(SigningKey)
+class SigningKeyAdmin(ReadOnlyLedgerAdmin):
+    list_display = ["name", "key_id", "first_used_at", "last_used_at", "vkey"]
+
+
+class ScopeGrantForm(forms.ModelForm):
+    action_types = forms.CharField(help_text="Comma-separated action types; a trailing .* allows a family (data.*).")
+
+    class Meta:
+        model = ScopeGrant
+        fields = ["project", "model_id", "action_types", "reason", "expires_at"]
+
+    def clean_action_types(self):
+        return [a.strip() for a in self.cleaned_data["action_types"].split(",") if a.strip()]
+
+
+class RevokeForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+
+
+def _revoke_grant(model_admin, request, obj, data) -> str:
+    grant_svc.scope_grant_revoke(actor=request.user, grant=obj, reason=data["reason"])
+    return f"Scope of {obj.model_id} revoked."
+
+
+@admin.register(ScopeGrant)
+class ScopeGrantAdmin(ProjectScopedAdmin):
+    form = ScopeGrantForm
+    edit_perm = Perm.PLAN_APPROVE
+    list_display = ["model_id", "project_key", "scopes", "granted_by", "granted_at", "expires_at", "revoked_at"]
+    list_filter = ["project", "revoked_at"]
+    search_fields = ["model_id"]
+    readonly_fields = ["granted_by", "granted_at", "revoked_at", "revoked_by", "revoke_reason"]
+    object_actions = [
+        ObjectAction("revoke", "Revoke", _revoke_grant, RevokeForm, show_if=lambda request, obj: obj.revoked_at is None)
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:  # a grant is never edited: revoke it and grant anew
+            return ["project", "model_id", "action_types", "reason", "expires_at", *self.readonly_fields]
+        return self.readonly_fields
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def call_service(self, request, obj, data, changed):
+        return grant_svc.scope_grant_create(
+            actor=request.user,
+            project=data["project"],
+            model_id=data["model_id"],
+            action_types=data["action_types"],
+            reason=data.get("reason", ""),
+            expires_at=data.get("expires_at"),
+        )
+
+    @admin.display(description="action types")
+    def scopes(self, obj):
+        return ", ".join(obj.action_types)

@@ -1,0 +1,1 @@
+"""REST API of the ledger under /api/v1/ai-accountability/ledger/."""

@@ -1,0 +1,122 @@
+"""Policy checks on append (seed 002 "Codex Law Compliance", in our terms). Each returns findings;
+the append records one Violation entry per finding, in the same transaction, and keeps the original
+entry: the ledger records what happened, including what should not have.
+
+- consent: an authorising human approver is recorded when the oversight level requires one, and
+  minimal oversight covers routine (reversible) operations only;
+- invitation: the action is within the scope a human granted the model in this project (ScopeGrant);
+- integrity: the entry's references (parent entry, related entries) resolve to entries of the project.
+GROWTH ("does the action support beneficial growth?") is a judgement, not a check a machine can make:
+ethics reviews cover it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import Q
+
+from .models import LedgerEntry, PendingEntry, ScopeGrant, covers
+from .schema import OVERSIGHT_LEVELS, Reversibility, Severity
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str  # stable ids: codex.consent, codex.invitation, codex.integrity
+    severity: str
+    description: str
+
+
+def _escalate(built, base: str) -> str:
+    return Severity.HIGH if built.reversibility == Reversibility.IRREVERSIBLE else base
+
+
+def check_consent(built) -> list[Finding]:
+    """An approver who is a person, when the entry's oversight level requires one."""
+    level = OVERSIGHT_LEVELS[built.oversight]
+    findings = []
+    approver = built.responsibility.get("approver")
+    if level.needs_approver(reversibility=built.reversibility, flagged=built.flagged) and (
+        approver is None or approver.get("kind") != "user"
+    ):
+        why = "every action" if level.approver == "always" else "flagged, partial or irreversible actions"
+        findings.append(
+            Finding(
+                "codex.consent",
+                _escalate(built, Severity.MEDIUM),
+                f"No human approver is recorded, and '{built.oversight}' oversight requires one for {why}.",
+            )
+        )
+    if not level.irreversible_allowed and built.reversibility != Reversibility.REVERSIBLE:
+        findings.append(
+            Finding(
+                "codex.consent",
+                Severity.HIGH,
+                f"A {built.reversibility} action was taken under minimal oversight, which covers routine, "
+                "reversible operations only.",
+            )
+        )
+    return findings
+
+
+def _grant_patterns(project_key: str, model_id: str, at) -> list[list[str]]:
+    """Action-type patterns of the grants live at ``at``. One plain query: this runs on every AI
+    append, and building the equivalent ORM query cost more than the rest of the append."""
+    grant = ScopeGrant._meta.db_table
+    project = ScopeGrant._meta.get_field("project").related_model._meta.db_table
+    sql = (
+        f"SELECT g.action_types FROM {grant} g JOIN {project} p ON p.id = g.project_id "  # noqa: S608
+        "WHERE p.key = %s AND g.model_id = %s AND g.granted_at <= %s "
+        "AND (g.revoked_at IS NULL OR g.revoked_at > %s) AND (g.expires_at IS NULL OR g.expires_at > %s)"
+    )
+    with connection.cursor() as cur:
+        cur.execute(sql, [project_key, model_id, at, at, at])
+        rows = cur.fetchall()
+    return [json.loads(r[0]) if isinstance(r[0], str) else r[0] for r in rows]
+
+
+def check_invitation(built, occurred_at) -> list[Finding]:
+    """An unrevoked, unexpired scope grant for the model covers the action type at the time it occurred."""
+    if built.actor.get("kind") != "model":
+        return []
+    action_type = built.document["action"]["type"]
+    if any(covers(p, action_type) for p in _grant_patterns(built.project_key, built.actor["id"], occurred_at)):
+        return []
+    return [
+        Finding(
+            "codex.invitation",
+            _escalate(built, Severity.MEDIUM),
+            f"{built.actor['id']} has no scope grant in {built.project_key or 'this ledger'} covering "
+            f"'{action_type}' at {built.document['timestamp']}.",
+        )
+    ]
+
+
+def resolve_references(ids: list[str], project_key: str) -> set[str]:
+    """The subset of ``ids`` that name entries (integrated or pending) of the project or the ledger."""
+    if not ids:
+        return set()
+    scope = Q(entry_id__in=ids) & (Q(project_key=project_key) | Q(project_key=""))
+    found = set(LedgerEntry.objects.filter(scope).values_list("entry_id", flat=True))
+    return found | set(PendingEntry.objects.filter(scope).values_list("entry_id", flat=True))
+
+
+def check_integrity(built) -> list[Finding]:
+    """Every referenced entry exists in this project's ledger."""
+    missing = sorted(set(built.references) - resolve_references(built.references, built.project_key))
+    if not missing:
+        return []
+    return [
+        Finding(
+            "codex.integrity",
+            Severity.LOW,
+            f"References that do not resolve in {built.project_key or 'the ledger'}: {', '.join(missing)}.",
+        )
+    ]
+
+
+def run_checks(built, occurred_at) -> list[Finding]:
+    """All checks, in a stable order."""
+    return [*check_consent(built), *check_invitation(built, occurred_at), *check_integrity(built)]

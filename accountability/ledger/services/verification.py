@@ -1,0 +1,296 @@
+"""Verification of the ledger as stored (full, or incremental from a signed checkpoint), recorded as a
+VerificationRun that feeds the chain_integrity metric. Anything below 100 % is an alert: a critical
+log line and an e-mail to the site admins."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import struct
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from django.core.mail import mail_admins
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.utils import timezone
+
+from accountability.actors import actor_label
+from accountability.exceptions import ValidationFailed
+
+from .. import keys
+from ..models import Checkpoint, LedgerEntry, LedgerHead, LedgerTile, PendingEntry, VerificationRun
+from ..offline.formats import PURGE_ACTION
+from ..offline.merkle import verify_inclusion
+from ..offline.note import NoteError, Verifier, open_checkpoint
+from ..offline.verifier import LogVerifier, Report
+from ..selectors._scope import require_reader
+from ..tiles import StoredTree
+
+logger = logging.getLogger("accountability.ledger")
+COLUMNS = ("seq", "leaf_bytes", "entry_hash", "payload", "payload_salt")
+
+
+@dataclass
+class Verification:
+    run: VerificationRun
+    report: Report
+
+
+CHUNK = 8192
+_I2, _I4, _I8 = struct.Struct(">h"), struct.Struct(">i"), struct.Struct(">q")
+_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+
+
+def _parse_copy(buf: bytes) -> Iterator[tuple]:
+    """Rows of ``COPY … TO STDOUT (FORMAT BINARY)`` for (seq int8, leaf, hash, payload, salt bytea).
+    Parsing the wire format with struct is several times faster than decoding row by row through the
+    driver, and decoding is what bounds verification throughput (ledger.md §2.2). Payloads are only
+    hashed, so they stay zero-copy memoryviews."""
+    if not buf.startswith(_COPY_SIGNATURE):
+        raise ValueError("not a binary COPY stream")
+    (ext,) = _I4.unpack_from(buf, 15)
+    pos = 19 + ext
+    view = memoryview(buf)
+    i2, i4, i8 = _I2.unpack_from, _I4.unpack_from, _I8.unpack_from
+    while True:
+        (fields,) = i2(buf, pos)
+        if fields < 0:
+            return
+        if fields != len(COLUMNS):
+            raise ValueError(f"expected {len(COLUMNS)} columns, got {fields}")
+        (seq,) = i8(buf, pos + 6)
+        pos += 14
+        (size,) = i4(buf, pos)
+        leaf = buf[pos + 4 : pos + 4 + size]
+        pos += 4 + size
+        (size,) = i4(buf, pos)
+        h = buf[pos + 4 : pos + 4 + size]
+        pos += 4 + size
+        (size,) = i4(buf, pos)
+        pos += 4
+        payload = None
+        if size >= 0:
+            payload = view[pos : pos + size]
+            pos += size
+        (size,) = i4(buf, pos)
+        pos += 4
+        salt = None
+        if size >= 0:
+            salt = buf[pos : pos + size]
+            pos += size
+        yield seq, leaf, h, payload, salt
+
+
+def _copy_sql(lo: int, hi: int) -> str:
+    return (
+        f"COPY (SELECT {', '.join(COLUMNS)} FROM {LedgerEntry._meta.db_table} "  # noqa: S608
+        f"WHERE seq >= {int(lo)} AND seq < {int(hi)} ORDER BY seq) TO STDOUT (FORMAT BINARY)"
+    )
+
+
+def _read_chunk(conn, lo: int, hi: int) -> bytes:
+    with conn.cursor() as cur, cur.cursor.copy(_copy_sql(lo, hi)) as copy:
+        return b"".join(bytes(chunk) for chunk in copy)
+
+
+def _prefetched(start: int, end: int) -> Iterator[bytes]:
+    """Chunks read by a thread on its own connection while this one verifies the previous chunk:
+    the database streams (and the driver waits, without the GIL) while Python hashes."""
+    chunks: queue.Queue = queue.Queue(maxsize=2)
+
+    def read() -> None:
+        conn = connections[DEFAULT_DB_ALIAS]  # this thread's own connection
+        try:
+            for lo in range(start, end, CHUNK):
+                chunks.put(_read_chunk(conn, lo, min(lo + CHUNK, end)))
+            chunks.put(None)
+        except BaseException as exc:
+            chunks.put(exc)
+        finally:
+            conn.close()
+
+    reader = threading.Thread(target=read, name="ledger-verify-reader", daemon=True)
+    reader.start()
+    while (item := chunks.get()) is not None:
+        if isinstance(item, BaseException):
+            raise item
+        yield item
+    reader.join()
+
+
+def _rows(start: int, end: int) -> Iterator[tuple]:
+    """(seq, leaf, hash, payload, salt) in seq order, a chunk at a time. Each chunk is read completely
+    before it is yielded, because the verifier reads tiles on the same connection in between."""
+    if connection.vendor == "postgresql":
+        # Inside a transaction (tests) another connection would not see its rows: read in line then.
+        chunks = (
+            (_read_chunk(connection, lo, min(lo + CHUNK, end)) for lo in range(start, end, CHUNK))
+            if connection.in_atomic_block
+            else _prefetched(start, end)
+        )
+        for data in chunks:
+            yield from _parse_copy(data)
+        return
+    for lo in range(start, end, CHUNK):
+        qs = LedgerEntry.objects.filter(seq__gte=lo, seq__lt=min(lo + CHUNK, end)).order_by("seq")
+        for seq, leaf, h, p, t in qs.values_list(*COLUMNS):
+            yield seq, bytes(leaf), bytes(h), None if p is None else bytes(p), None if t is None else bytes(t)
+
+
+class _Tiles:
+    """Stored tiles for the verifier, fetched 64 at a time as it reaches them."""
+
+    def __init__(self):
+        self.cache: dict[tuple[int, int], tuple[bytes, bytes]] = {}
+
+    def __call__(self, level: int, index: int):
+        key = (level, index)
+        if key not in self.cache:
+            rows = LedgerTile.objects.filter(level=level, index__gte=index, index__lt=index + 64)
+            self.cache = {
+                (level, r[0]): (bytes(r[1]), bytes(r[2])) for r in rows.values_list("index", "hashes", "root")
+            }
+        return self.cache.get(key)
+
+
+def _trusted(vkeys: list[str]) -> list[Verifier]:
+    try:
+        extra = [Verifier.parse(v) for v in vkeys]
+    except NoteError as exc:
+        raise ValidationFailed({"vkey": [str(exc)]}) from exc
+    return keys.trusted_verifiers() + extra
+
+
+def _start_from(checkpoint_note: str, verifiers: list[Verifier]) -> tuple[int, object, bytes, list[str]]:
+    """Resume from a signed checkpoint: its compact range and last entry hash, read from the stored
+    tree and proved against the signed root (so nothing unproven is trusted)."""
+    try:
+        cp = open_checkpoint(checkpoint_note, verifiers, keys.origin())
+    except NoteError as exc:
+        raise ValidationFailed({"checkpoint": [f"Not a trusted checkpoint of this log: {exc}"]}) from exc
+    tree = StoredTree()
+    head = LedgerHead.objects.filter(pk=1).first()
+    if head is None or cp.size > head.size:
+        return cp.size, None, b"", [f"the checkpoint covers {cp.size} entries, more than the log holds"]
+    start_range = tree.compact_range(cp.size)
+    if start_range.root() != cp.root:
+        return cp.size, None, b"", ["the stored tree does not match the checkpoint's root"]
+    prev = b"\x00" * 32
+    if cp.size:
+        prev = tree.node(0, cp.size - 1)
+        if not verify_inclusion(cp.size - 1, cp.size, prev, tree.inclusion_proof(cp.size - 1, cp.size), cp.root):
+            return cp.size, None, b"", ["the last entry before the checkpoint is not in its tree"]
+    return cp.size, start_range, prev, []
+
+
+def ledger_verify(
+    *,
+    actor,
+    incremental: bool = False,
+    checkpoint_note: str | None = None,
+    vkeys: list[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Verification:
+    """Re-verify the stored ledger: every leaf hash, the prev chain, sequence numbers, payload
+    commitments, purge coverage, tiles, the head and every signed checkpoint. ``checkpoint_note`` is a
+    checkpoint an auditor saved elsewhere: the log must still be consistent with it. Incremental runs
+    start from that checkpoint, or the newest checkpoint a previous successful run covered."""
+    require_reader(actor)
+    verifiers = _trusted(vkeys or [])
+    started = timezone.now()
+    head = LedgerHead.objects.filter(pk=1).first()
+    size = head.size if head else 0
+    checkpoints: dict[int, list[str]] = {}
+    for cp_size, note in Checkpoint.objects.values_list("tree_size", "note"):
+        checkpoints.setdefault(cp_size, []).append(note)
+    if checkpoint_note:
+        checkpoints.setdefault(_checkpoint_size(checkpoint_note), []).append(checkpoint_note)
+    start, start_range, prev, start_problems = 0, None, b"\x00" * 32, []
+    if incremental:
+        anchor = checkpoint_note or _last_verified_checkpoint()
+        if anchor:
+            start, start_range, prev, start_problems = _start_from(anchor, verifiers)
+            if start_range is None:
+                start, prev = 0, b"\x00" * 32  # the anchor does not hold: verify everything
+    verifier = LogVerifier(
+        origin=keys.origin(),
+        verifiers=verifiers,
+        checkpoints={k: v for k, v in checkpoints.items() if k >= start},
+        tile_fn=_Tiles(),
+        start_size=start,
+        start_range=start_range,
+        start_prev=prev,
+        pending_purges=[
+            bytes(p)
+            for p in PendingEntry.objects.filter(action_type=PURGE_ACTION, payload__isnull=False).values_list(
+                "payload", flat=True
+            )
+        ],
+    )
+    for detail in start_problems:
+        verifier.problem(max(start - 1, 0), "checkpoint_mismatch", detail)
+    done = 0
+    # Read past the head's size: rows beyond it (or a head that lies about it) are checked too.
+    last = LedgerEntry.objects.order_by("-seq").values_list("seq", flat=True).first()
+    for seq, leaf, h, payload, salt in _rows(start, max(size, (last or 0) + 1)):
+        verifier.feed(seq, leaf, payload, salt, stored_hash=h)
+        done += 1
+        if progress is not None and done % 10000 == 0:
+            progress(done, size - start)
+    if progress is not None:
+        progress(done, size - start)
+    report = verifier.finish(head=(size, bytes(head.root)) if head else None)
+    report.fill_entry_ids(lambda seqs: dict(LedgerEntry.objects.filter(seq__in=seqs).values_list("seq", "entry_id")))
+    run = _record(actor, report, incremental=incremental and start_range is not None, started=started)
+    return Verification(run, report)
+
+
+def _checkpoint_size(note: str) -> int:
+    try:
+        text = note[: note.rfind("\n\n") + 1]
+        return int(text.split("\n")[1])
+    except (ValueError, IndexError) as exc:
+        raise ValidationFailed({"checkpoint": ["Not a checkpoint note (origin, size, root, signatures)."]}) from exc
+
+
+def _last_verified_checkpoint() -> str | None:
+    last_ok = VerificationRun.objects.filter(ok=True).order_by("-finished_at", "-id").first()
+    if last_ok is None:
+        return None
+    cp = Checkpoint.objects.filter(tree_size__lte=last_ok.size).order_by("-tree_size").first()
+    return cp.note if cp else None
+
+
+def _record(actor, report: Report, *, incremental: bool, started) -> VerificationRun:
+    first = report.first_problem
+    with transaction.atomic():
+        run = VerificationRun.objects.create(
+            started_at=started,
+            finished_at=timezone.now(),
+            actor=actor_label(actor),
+            mode=VerificationRun.Mode.INCREMENTAL if incremental else VerificationRun.Mode.FULL,
+            from_size=report.start_size,
+            size=report.size,
+            ok=report.ok,
+            checked=report.checked,
+            bad_entries=report.bad_entries,
+            chain_integrity=report.integrity_percent,
+            first_bad_seq=first.seq if first else None,
+            first_bad_entry_id=first.entry_id if first else "",
+            first_bad_reason=first.reason if first else "",
+            problems=[p.as_dict() for p in report.problems],
+            root=report.root,
+            compact_range=report.compact_range,
+            last_hash=report.last_hash,
+            seconds=report.seconds,
+        )
+        if not report.ok:
+            message = f"Ledger verification FAILED ({report.integrity_percent} % valid): first bad entry {first}"
+            logger.critical(message)
+            transaction.on_commit(
+                lambda: mail_admins(
+                    "ALERT: AI accountability ledger integrity below 100 %", message, fail_silently=True
+                )
+            )
+    return run

@@ -1,0 +1,518 @@
+"""Writing entries: inline (SQLite, or PostgreSQL with ICDEV_LEDGER_MODE=inline) sequences each append
+under the head lock inside the caller's transaction; queued (PostgreSQL) inserts into the pending
+table with no lock, and one integrator sequences batches (ledger.md §5.4). Both paths share the leaf
+formula, the tile builder and checkpoint signing, so the log they produce is the same."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import functools
+import hashlib
+import os
+from dataclasses import dataclass, fields
+
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.utils import timezone
+from ulid import ULID
+
+from accountability.exceptions import Conflict
+
+from . import keys
+from .canonical import canonical_bytes
+from .models import Checkpoint, LedgerEntry, LedgerHead, LedgerTile, PendingEntry, SigningKey
+from .offline.formats import (
+    FORMAT_VERSION,
+    GENESIS_PREV,
+    SALT_SIZE,
+    TILE_HEIGHT,
+    TILE_WIDTH,
+    encode_leaf,
+    format_time,
+    payload_hash,
+)
+from .offline.merkle import EMPTY_ROOT, CompactRange, perfect_root
+from .offline.note import Checkpoint as CheckpointBody
+from .offline.note import sign_note
+from .schema import RETENTION, EntryType
+
+# pg_try_advisory_xact_lock key: "icdev-ledger" folded into a signed 64-bit integer.
+INTEGRATOR_LOCK = int.from_bytes(hashlib.sha256(b"icdev-ledger-integrator").digest()[:8], "big", signed=True)
+
+
+def new_entry_id() -> str:
+    """``LED-{ulid}``: final at append time, before the entry has a seq."""
+    return f"LED-{ULID()}"
+
+
+def mode() -> str:
+    """``queue`` or ``inline`` for the current database."""
+    configured = settings.ICDEV_LEDGER_MODE
+    if configured == "auto":
+        return "queue" if connection.vendor == "postgresql" else "inline"
+    if configured not in ("queue", "inline"):
+        raise ValueError(f"ICDEV_LEDGER_MODE must be auto, queue or inline, not {configured!r}")
+    if configured == "queue" and connection.vendor != "postgresql":
+        raise ValueError("ICDEV_LEDGER_MODE=queue needs PostgreSQL")
+    return configured
+
+
+@dataclass
+class Prepared:
+    """An entry ready to store: its committed payload and index columns (no seq yet)."""
+
+    entry_id: str
+    entry_type: str
+    project_key: str
+    trace_id: str
+    task_id: str
+    actor_ref: str
+    action_type: str
+    oversight: str
+    reversibility: str
+    occurred_at: dt.datetime
+    received_at: dt.datetime
+    retention: str
+    expires_at: dt.datetime | None
+    payload: bytes
+    payload_salt: bytes
+    payload_hash: bytes
+    attribution_gaps: str
+    corrects_entry_id: str = ""
+
+
+ENTRY_COLUMNS = [f.name for f in fields(Prepared)]
+
+
+def prepare(
+    document: dict,
+    *,
+    entry_id: str,
+    entry_type: str,
+    project_key: str,
+    actor_ref: str,
+    action_type: str,
+    occurred_at: dt.datetime,
+    expires_at: dt.datetime | None,
+    trace_id: str = "",
+    task_id: str = "",
+    oversight: str = "",
+    reversibility: str = "",
+    gaps: list[str] | tuple[str, ...] = (),
+    corrects_entry_id: str = "",
+) -> Prepared:
+    """Canonicalise the document (RFC 8785) and commit to it with a fresh salt."""
+    payload = canonical_bytes(document)
+    salt = os.urandom(SALT_SIZE)
+    return Prepared(
+        entry_id=entry_id,
+        entry_type=entry_type,
+        project_key=project_key,
+        trace_id=trace_id,
+        task_id=task_id[:200],
+        actor_ref=actor_ref[:300],
+        action_type=action_type[:100],
+        oversight=oversight,
+        reversibility=reversibility,
+        occurred_at=occurred_at,
+        received_at=timezone.now(),
+        retention=RETENTION[entry_type],
+        expires_at=expires_at,
+        payload=payload,
+        payload_salt=salt,
+        payload_hash=payload_hash(salt, payload),
+        attribution_gaps=" ".join(gaps),
+        corrects_entry_id=corrects_entry_id,
+    )
+
+
+def store(prepared: Prepared) -> int | None:
+    """Store in the caller's transaction; returns the seq when appended inline, None when queued."""
+    if mode() == "queue":
+        _insert_pending(prepared)
+        return None
+    return _append_inline(prepared)
+
+
+def _insert_pending(p: Prepared) -> None:
+    # One plain INSERT, no lock: writers never wait for each other (ledger.md §5.4).
+    cols = ENTRY_COLUMNS
+    table = PendingEntry._meta.db_table
+    sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))})"  # noqa: S608
+    with connection.cursor() as cur:
+        cur.execute(sql, [getattr(p, c) for c in cols])
+
+
+# --- the head, leaves and tiles ----------------------------------------------------------------------
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(bytes(data)).decode()
+
+
+def _leaf(p, *, seq: int, prev: bytes, recorded_at: dt.datetime, links: list[dict]) -> bytes:
+    kind, _, ident = p.actor_ref.partition(":")
+    return encode_leaf(  # every value is a str, int or None built here: the value walk is not needed
+        {
+            "v": FORMAT_VERSION,
+            "log": keys.origin(),
+            "seq": seq,
+            "id": p.entry_id,
+            "type": p.entry_type,
+            "project": p.project_key,
+            "occurred_at": format_time(p.occurred_at),
+            "recorded_at": format_time(recorded_at),
+            "retention": p.retention,
+            "expires_at": format_time(p.expires_at) if p.expires_at else None,
+            "prev": _b64(prev),
+            "payload_hash": _b64(p.payload_hash),
+            "actor": {"kind": kind, "id": ident},
+            "oversight": p.oversight,
+            "reversibility": p.reversibility,
+            "links": links,
+        },
+        check=False,
+    )
+
+
+@dataclass
+class _Head:
+    """The head row as the append paths use it (read and written with plain SQL: it is touched by
+    every inline append)."""
+
+    size: int
+    root: bytes
+    compact_range: bytes
+    last_hash: bytes
+    last_recorded_at: dt.datetime | None
+    checkpoint_size: int
+    checkpoint_at: dt.datetime | None
+
+
+_HEAD_COLUMNS = [f.name for f in fields(_Head)]
+
+
+def _head_table() -> str:
+    return LedgerHead._meta.db_table
+
+
+def _select_head(lock: bool) -> _Head | None:
+    sql = f"SELECT {', '.join(_HEAD_COLUMNS)} FROM {_head_table()} WHERE id = 1"  # noqa: S608
+    if lock and connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    with connection.cursor() as cur:
+        cur.execute(sql)
+        row = cur.fetchone()
+    if row is None:
+        return None
+    if connection.vendor != "postgresql":  # SQLite hands back text for datetimes in raw queries
+        row = list(row)
+        for i in (4, 6):
+            row[i] = _parse_db_time(row[i])
+    return _Head(row[0], bytes(row[1]), bytes(row[2]), bytes(row[3]), *row[4:])
+
+
+def _parse_db_time(value):
+    """SQLite stores UTC without an offset (Django's convention); raw queries return it naive or as text."""
+    if value is None:
+        return None
+    parsed = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _load_head(*, lock: bool) -> _Head:
+    """The head row, created empty on first use (INSERT … ON CONFLICT DO NOTHING, so racing first
+    writers do not fail), then locked when ``lock``."""
+    head = _select_head(lock)
+    if head is None:
+        LedgerHead.objects.bulk_create(
+            [LedgerHead(id=1, size=0, root=EMPTY_ROOT, compact_range=b"", last_hash=GENESIS_PREV)],
+            ignore_conflicts=True,
+        )
+        head = _select_head(lock)
+    return head
+
+
+def _save_head(head: _Head, names: list[str]) -> None:
+    assignments = ", ".join(f"{n} = %s" for n in names)
+    with connection.cursor() as cur:
+        cur.execute(f"UPDATE {_head_table()} SET {assignments} WHERE id = 1", [getattr(head, n) for n in names])  # noqa: S608
+
+
+class _Sequencer:
+    """Extends the head with entries in order: assigns seq, prev and recorded_at, builds leaves, keeps
+    the compact range, and writes completed tiles. Used by both append paths."""
+
+    def __init__(self, head: _Head):
+        self.head = head
+        self.start = head.size
+        self.range = CompactRange.from_bytes(head.size, head.compact_range)
+        self.prev = bytes(head.last_hash)
+        self.last_recorded = head.last_recorded_at
+        self.rows: list[tuple] = []
+        self.hashes: dict[str, tuple[int, bytes]] = {}
+
+    def next(self, p, links: list[dict]) -> tuple:
+        now = timezone.now()
+        # recorded_at never goes backwards, so the log's own clock is monotonic even if hosts drift.
+        recorded_at = max(now, self.last_recorded) if self.last_recorded else now
+        seq = self.range.size
+        leaf = _leaf(p, seq=seq, prev=self.prev, recorded_at=recorded_at, links=links)
+        h = hashlib.sha256(b"\x00" + leaf).digest()
+        row = (seq, recorded_at, leaf, h, self.prev, links[0]["seq"] if links else None)
+        self.range.append(h)
+        self.prev, self.last_recorded = h, recorded_at
+        self.hashes[p.entry_id] = (seq, h)
+        return row
+
+    def finish(self) -> None:
+        """Write completed tiles and the new head (the caller has inserted the entries)."""
+        _complete_tiles(self.start, self.range.size)
+        head = self.head
+        head.size = self.range.size
+        head.root = self.range.root()
+        head.compact_range = self.range.to_bytes()
+        head.last_hash = self.prev
+        head.last_recorded_at = self.last_recorded
+        _save_head(head, ["size", "root", "compact_range", "last_hash", "last_recorded_at"])
+
+
+def _complete_tiles(old_size: int, new_size: int) -> None:
+    """Insert every tile that growing from ``old_size`` to ``new_size`` completed: level-0 tiles from
+    entry hashes, level-t tiles from the roots of level-(t-1) tiles."""
+    level, old_n, new_n = 0, old_size, new_size
+    while new_n // TILE_WIDTH > old_n // TILE_WIDTH:
+        tiles = []
+        for index in range(old_n // TILE_WIDTH, new_n // TILE_WIDTH):
+            lo, hi = index * TILE_WIDTH, (index + 1) * TILE_WIDTH
+            if level == 0:
+                rows = LedgerEntry.objects.filter(seq__gte=lo, seq__lt=hi).order_by("seq")
+                hashes = [bytes(h) for h in rows.values_list("entry_hash", flat=True)]
+            else:
+                rows = LedgerTile.objects.filter(level=level - 1, index__gte=lo, index__lt=hi).order_by("index")
+                hashes = [bytes(h) for h in rows.values_list("root", flat=True)]
+            if len(hashes) != TILE_WIDTH:
+                raise Conflict(f"cannot build tile {level}/{index}: {len(hashes)} of {TILE_WIDTH} hashes present")
+            tiles.append(LedgerTile(level=level, index=index, hashes=b"".join(hashes), root=perfect_root(hashes)))
+        LedgerTile.objects.bulk_create(tiles)
+        level, old_n, new_n = level + 1, old_n // TILE_WIDTH, new_n // TILE_WIDTH
+        assert level <= 64 // TILE_HEIGHT
+
+
+def _links_for(corrects_entry_id: str, batch: dict[str, tuple[int, bytes]]) -> list[dict]:
+    """The leaf's link to the entry a correction corrects, by seq and hash."""
+    if not corrects_entry_id:
+        return []
+    if corrects_entry_id in batch:
+        seq, h = batch[corrects_entry_id]
+    else:
+        row = LedgerEntry.objects.filter(entry_id=corrects_entry_id).values_list("seq", "entry_hash").first()
+        if row is None:
+            raise Conflict(f"{corrects_entry_id} is not integrated yet; it cannot be linked.")
+        seq, h = row[0], bytes(row[1])
+    return [{"rel": "corrects", "seq": seq, "hash": _b64(h)}]
+
+
+def _ensure_genesis(seq: _Sequencer) -> list[tuple]:
+    """Seq 0: a Governance entry that declares the log (origin, formats, keys, PII policy)."""
+    if seq.range.size:
+        return []
+    from .build import genesis_prepared  # build imports store; the genesis needs both
+
+    p = genesis_prepared()
+    return [(p, seq.next(p, []))]
+
+
+_ROW_FIELDS = ("seq", "recorded_at", "leaf_bytes", "entry_hash", "previous_hash", "corrects_seq")
+
+
+def _insert_entries(items: list[tuple]) -> None:
+    """Insert sequenced entries: (prepared, (seq, recorded_at, leaf, hash, prev, corrects_seq))."""
+    if connection.vendor == "postgresql" and len(items) > 50:
+        _copy_entries(items)
+        return
+    if len(items) <= 2:  # the inline path: one entry (two with the genesis); skip the ORM's SQL builder
+        _insert_rows(items)
+        return
+    LedgerEntry.objects.bulk_create(
+        [
+            LedgerEntry(**{c: getattr(p, c) for c in ENTRY_COLUMNS}, **dict(zip(_ROW_FIELDS, row, strict=True)))
+            for p, row in items
+        ]
+    )
+
+
+def _copy_entries(items: list[tuple]) -> None:
+    """COPY is several times faster than INSERT for integrator batches; rows are built as tuples."""
+    cols, plan = _column_plan()
+    sql = f"COPY {LedgerEntry._meta.db_table} ({cols}) FROM STDIN"
+    with connection.cursor() as cur, cur.cursor.copy(sql) as copy:
+        for p, row in items:
+            copy.write_row(_values(p, row, plan))
+
+
+@functools.lru_cache(maxsize=4)
+def _column_plan_for(vendor: str) -> tuple[str, list[tuple[int, object]]]:
+    return _build_column_plan()
+
+
+def _column_plan() -> tuple[str, list[tuple[int, object]]]:
+    """Column list and, per column, where its value comes from (prepared entry, sequenced row, constant)."""
+    return _column_plan_for(connection.vendor)
+
+
+def _build_column_plan() -> tuple[str, list[tuple[int, object]]]:
+    plan = []
+    for f in LedgerEntry._meta.concrete_fields:
+        if f.attname in _ROW_FIELDS:
+            plan.append((1, _ROW_FIELDS.index(f.attname)))
+        elif f.attname in ENTRY_COLUMNS:
+            plan.append((0, f.attname))
+        else:  # redaction columns start empty
+            plan.append((2, None if f.null else f.get_default()))
+    cols = ", ".join(connection.ops.quote_name(f.column) for f in LedgerEntry._meta.concrete_fields)
+    return cols, plan
+
+
+def _values(p, row, plan) -> list:
+    return [getattr(p, v) if k == 0 else row[v] if k == 1 else v for k, v in plan]
+
+
+def _insert_rows(items: list[tuple]) -> None:
+    cols, plan = _column_plan()
+    sql = f"INSERT INTO {LedgerEntry._meta.db_table} ({cols}) VALUES ({', '.join(['%s'] * len(plan))})"  # noqa: S608
+    db = connections[DEFAULT_DB_ALIAS]
+    # Datetimes go through the backend's adapter exactly as the ORM would send them.
+    times = [i for i, f in enumerate(LedgerEntry._meta.concrete_fields) if f.get_internal_type() == "DateTimeField"]
+    with db.cursor() as cur:
+        for p, row in items:
+            values = _values(p, row, plan)
+            for i in times:
+                values[i] = db.ops.adapt_datetimefield_value(values[i])
+            cur.execute(sql, values)
+
+
+class _Pending:
+    """A pending row as fetched by the integrator (attribute access, without model instances)."""
+
+    __slots__ = ("id", *ENTRY_COLUMNS)
+
+    def __init__(self, values):
+        for name, value in zip(self.__slots__, values, strict=True):
+            setattr(self, name, value)
+
+
+def _fetch_pending(limit: int) -> list[_Pending]:
+    """The oldest pending rows, locked; rows another transaction has not committed are invisible and
+    rows locked elsewhere are skipped, so commit order never blocks the integrator."""
+    if connection.vendor != "postgresql":  # queue mode is PostgreSQL's; SQLite has no pending rows
+        return [_Pending(v) for v in PendingEntry.objects.order_by("id").values_list(*_Pending.__slots__)[:limit]]
+    cols = ", ".join(_Pending.__slots__)
+    sql = f"SELECT {cols} FROM {PendingEntry._meta.db_table} ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED"  # noqa: S608
+    with connection.cursor() as cur:
+        cur.execute(sql, [limit])
+        return [_Pending(r) for r in cur.fetchall()]
+
+
+# --- inline append --------------------------------------------------------------------------------
+
+
+def _append_inline(p: Prepared) -> int:
+    head = _load_head(lock=True)
+    sequencer = _Sequencer(head)
+    items = _ensure_genesis(sequencer)
+    row = sequencer.next(p, _links_for(p.corrects_entry_id, sequencer.hashes))
+    items.append((p, row))
+    _insert_entries(items)
+    sequencer.finish()
+    if _checkpoint_due(head):
+        _sign_checkpoint(head)
+    return row[0]
+
+
+# --- integration (queue mode) ---------------------------------------------------------------------
+
+
+def _try_integrator_lock() -> bool:
+    if connection.vendor != "postgresql":
+        return True  # SQLite holds the database write lock for the whole transaction
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_try_advisory_xact_lock(%s)", [INTEGRATOR_LOCK])
+        return bool(cur.fetchone()[0])
+
+
+def integrate_batch(limit: int | None = None) -> int | None:
+    """Sequence up to ``limit`` pending entries in one transaction and sign a checkpoint; returns how
+    many were integrated, or None when another integrator holds the lock."""
+    limit = limit or settings.ICDEV_LEDGER_INTEGRATE_BATCH
+    with transaction.atomic():
+        if not _try_integrator_lock():
+            return None
+        head = _load_head(lock=True)
+        pending = _fetch_pending(limit)
+        sequencer = _Sequencer(head)
+        items = _ensure_genesis(sequencer) if pending else []
+        for p in pending:
+            items.append((p, sequencer.next(p, _links_for(p.corrects_entry_id, sequencer.hashes))))
+        if items:
+            _insert_entries(items)
+            PendingEntry.objects.filter(id__in=[p.id for p in pending]).delete()
+            sequencer.finish()
+        if head.size > head.checkpoint_size and _checkpoint_due(head):
+            _sign_checkpoint(head)
+        return len(pending)
+
+
+def _checkpoint_due(head: _Head) -> bool:
+    """Sign at most every ICDEV_LEDGER_CHECKPOINT_INTERVAL seconds (ledger.md §5.3: ≤ 4/s); the next
+    tick, or ``sign_checkpoint_if_behind``, covers the rest."""
+    if head.checkpoint_at is None:
+        return True
+    return (timezone.now() - head.checkpoint_at).total_seconds() >= settings.ICDEV_LEDGER_CHECKPOINT_INTERVAL
+
+
+# --- checkpoints ------------------------------------------------------------------------------------
+
+
+def _sign_checkpoint(head: _Head) -> Checkpoint:
+    """Sign (origin, size, root) with every configured key; one checkpoint per size, ever."""
+    signers = keys.signers()
+    body = CheckpointBody(keys.origin(), head.size, bytes(head.root))
+    note = sign_note(body.text, list(signers))
+    now = timezone.now()
+    primary = signers[0].verifier
+    checkpoint = Checkpoint.objects.create(
+        tree_size=head.size, root=bytes(head.root), note=note, key_id=primary.id.hex(), created_at=now
+    )
+    for signer in signers:
+        v = signer.verifier
+        updated = SigningKey.objects.filter(vkey=v.vkey).update(last_used_at=now)
+        if not updated:
+            SigningKey.objects.create(name=v.name, key_id=v.id.hex(), vkey=v.vkey, first_used_at=now, last_used_at=now)
+    head.checkpoint_size, head.checkpoint_at = head.size, now
+    _save_head(head, ["checkpoint_size", "checkpoint_at"])
+    return checkpoint
+
+
+def sign_checkpoint_if_behind() -> Checkpoint | None:
+    """Make sure the latest checkpoint covers the whole integrated log (inline appends sign at most
+    every ICDEV_LEDGER_CHECKPOINT_INTERVAL seconds, so the tail may be unsigned for a moment)."""
+    with transaction.atomic():
+        head = _select_head(lock=True)
+        if head is not None and head.size > head.checkpoint_size:
+            return _sign_checkpoint(head)
+    return None
+
+
+__all__ = [
+    "INTEGRATOR_LOCK",
+    "EntryType",
+    "Prepared",
+    "integrate_batch",
+    "mode",
+    "new_entry_id",
+    "prepare",
+    "sign_checkpoint_if_behind",
+    "store",
+]

@@ -1,0 +1,92 @@
+"""Canonical bytes: RFC 8785 with the ledger's stricter rules, stored once and never re-serialised."""
+
+from __future__ import annotations
+
+import pytest
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from accountability.exceptions import ValidationFailed
+from accountability.ledger.canonical import canonical_bytes
+from accountability.ledger.offline.formats import LEAF_KEYS, encode_leaf
+
+ascii_keys = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1, max_size=8)
+safe_ints = st.integers(min_value=-(2**53 - 1), max_value=2**53 - 1)
+# Any Unicode text except lone surrogates (not encodable as UTF-8, so not JSON text at all).
+texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20)
+json_values = st.recursive(
+    st.none() | st.booleans() | safe_ints | texts,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(ascii_keys, inner, max_size=4),
+    max_leaves=20,
+)
+
+
+def test_known_bytes():
+    value = {"b": [True, None, "x\u00e9\n"], "a": 1, "\u0041": {"z": -0, "y": "2"}}
+    assert canonical_bytes(value) == b'{"A":{"y":"2","z":0},"a":1,"b":[true,null,"x\xc3\xa9\\n"]}'
+
+
+@pytest.mark.parametrize(
+    ("value", "path"),
+    [
+        ({"score": 0.5}, "payload.score"),
+        ({"a": [1, {"b": 1.0}]}, "payload.a[1].b"),
+        ({"nan": float("nan")}, "payload.nan"),
+        ({"big": 2**53}, "payload.big"),
+        ({"clé": 1}, "payload.clé"),
+        ({"when": object()}, "payload.when"),
+    ],
+)
+def test_floats_huge_integers_and_non_ascii_keys_are_rejected(value, path):
+    with pytest.raises(ValidationFailed) as exc:
+        canonical_bytes(value)
+    assert path in exc.value.errors
+
+
+def test_strings_are_normalised_to_nfc():
+    assert canonical_bytes({"s": "e\u0301"}) == canonical_bytes({"s": "\u00e9"}) == '{"s":"é"}'.encode()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(ascii_keys, json_values, max_size=6))
+def test_bytes_are_stable_and_equal_to_rfc8785(value):
+    first = canonical_bytes(value)
+    assert first == canonical_bytes(dict(reversed(list(value.items()))))
+    import unicodedata
+
+    def nfc(v):
+        if isinstance(v, str):
+            return unicodedata.normalize("NFC", v)
+        if isinstance(v, list):
+            return [nfc(x) for x in v]
+        if isinstance(v, dict):
+            return {k: nfc(x) for k, x in v.items()}
+        return v
+
+    assert first == rfc8785.dumps(nfc(value))
+
+
+leaf_strings = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.fixed_dictionaries(dict.fromkeys(LEAF_KEYS - {"seq", "v", "links", "actor", "expires_at"}, leaf_strings)),
+    safe_ints,
+    st.lists(st.fixed_dictionaries({"rel": leaf_strings, "seq": safe_ints, "hash": leaf_strings}), max_size=2),
+    st.dictionaries(ascii_keys, leaf_strings, max_size=3),
+    st.none() | leaf_strings,
+)
+def test_the_integrators_fast_leaf_encoding_is_exactly_rfc8785(fields, seq, links, actor, expires):
+    """encode_leaf uses sorted compact json.dumps for speed; for leaf values it must equal JCS."""
+    leaf = {**fields, "seq": seq, "v": 1, "links": links, "actor": actor, "expires_at": expires}
+    assert encode_leaf(leaf) == rfc8785.dumps(leaf)
+
+
+def test_leaves_refuse_floats_and_unknown_fields():
+    base = dict.fromkeys(LEAF_KEYS, "")
+    with pytest.raises(ValueError, match="no floats"):
+        encode_leaf({**base, "seq": 1.5})
+    with pytest.raises(ValueError, match="keys differ"):
+        encode_leaf({**base, "extra": 1})
