@@ -45,6 +45,7 @@ lint: install-dev
 
 check: install-dev
 	ICDEV_ENV=development $(PY) manage.py makemigrations --check --dry-run
+	ICDEV_ENV=development $(PY) manage.py check_frameworks
 
 # Regenerate the pinned constraints from a fresh resolve of pyproject.toml's bounds.
 lock:

@@ -208,6 +208,36 @@ REASSESSMENTS_SCHEMA = {
     "additionalProperties": False,
 }
 
+GATE_SCHEMA = {
+    "type": "object",
+    "required": [
+        "caio_required_for_federal",
+        "oversight_plan_required_for_high_impact",
+        "critical_incident_sla_hours",
+        "appeal_assignment_sla_business_days",
+        "reassessment_overdue_warning_days",
+        "ethics_review_new_use_case_days",
+        "min_check_pass_pct",
+        "blocking_checks",
+    ],
+    "properties": {
+        "caio_required_for_federal": {"type": "boolean"},
+        "oversight_plan_required_for_high_impact": {"type": "boolean"},
+        "critical_incident_sla_hours": _POSITIVE,
+        "appeal_assignment_sla_business_days": _POSITIVE,
+        "reassessment_overdue_warning_days": {"type": "integer", "minimum": 0},
+        "ethics_review_new_use_case_days": _POSITIVE,
+        "min_check_pass_pct": {"type": "number", "minimum": 0, "maximum": 100},
+        # Check ids are validated against the framework catalogues by the assessors (check_frameworks).
+        "blocking_checks": {
+            "type": "array",
+            "items": {"type": "string", "pattern": "^[A-Z][A-Z0-9]*-[A-Z0-9]+(-[0-9]+)?$"},
+            "uniqueItems": True,
+        },
+    },
+    "additionalProperties": False,
+}
+
 CONFIG_SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object",
@@ -225,6 +255,7 @@ CONFIG_SCHEMA = {
         "reassessments",
         "escalation",
         "webhooks",
+        "gate",
     ],
     "properties": {
         "version": {"const": 1},
@@ -310,6 +341,7 @@ CONFIG_SCHEMA = {
             },
             "additionalProperties": False,
         },
+        "gate": GATE_SCHEMA,
     },
     # Later capabilities add their own sections (appeals, ethics, gate) to this schema.
     "additionalProperties": False,

@@ -55,6 +55,9 @@ class Perm(StrEnum):
     INCIDENT_MANAGE = "incident.manage"  # triage, transitions, corrective actions, EU reporting, coordination
     REASSESSMENT_MANAGE = "reassessment.manage"  # create, assign and complete schedules; significant modifications
     WEBHOOK_MANAGE = "webhook.manage"  # the project's outgoing webhooks and their delivery log
+    # Cross-framework audits and the security gate (issue 6, the assessors app).
+    AUDIT_VIEW = "audit.view"  # stored audit runs, check results, a live (unstored) evaluation and the gate
+    AUDIT_RUN = "audit.run"  # run and store an audit (each run writes a ledger entry)
 
 
 _READ_ALL = {Perm.PROJECT_VIEW, Perm.REGISTRY_VIEW, Perm.NOTIFY, Perm.INCIDENT_VIEW}
@@ -71,7 +74,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
         | _EVIDENCE
         | _INCIDENTS
         | {Perm.REASSESSMENT_MANAGE, Perm.WEBHOOK_MANAGE}
-        | {Perm.LEDGER_APPEND}
+        | {Perm.LEDGER_APPEND, Perm.AUDIT_VIEW, Perm.AUDIT_RUN}
     ),
     # The CAIO accepts risk and alone holds waiver authority (M-25-21 §4(a)(ii): not delegable).
     Role.CAIO: frozenset(
@@ -83,7 +86,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
         | {Perm.RISK_ACCEPT, Perm.WAIVER_ISSUE}
         | _INCIDENTS
         | {Perm.REASSESSMENT_MANAGE}
-        | {Perm.LEDGER_APPEND}
+        | {Perm.LEDGER_APPEND, Perm.AUDIT_VIEW, Perm.AUDIT_RUN}
     ),
     # Reviewers and board members can be independent reviewers of impact assessments, and may report
     # the incidents they see; responders run the incident response.
@@ -94,7 +97,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
     # Responders record violations and corrections in the ledger; they do not read its history.
     Role.INCIDENT_RESPONDER: frozenset(_READ_ALL | _INCIDENTS | {Perm.LEDGER_APPEND}),
     # Auditors read everything in the project, history included, and change nothing.
-    Role.AUDITOR: frozenset(_READ_ALL | {Perm.HISTORY_VIEW, Perm.APPEAL_VIEW, Perm.ETHICS_VIEW}),
+    Role.AUDITOR: frozenset(_READ_ALL | {Perm.HISTORY_VIEW, Perm.APPEAL_VIEW, Perm.ETHICS_VIEW, Perm.AUDIT_VIEW}),
     # Appellants submit appeals and see only their own (the appeal selectors), nothing of the registry.
     Role.APPELLANT: frozenset({Perm.PROJECT_VIEW, Perm.APPEAL_SUBMIT}),
 }

@@ -51,9 +51,11 @@ INSTALLED_APPS = [
     # that our admin can replace viewflow's unscoped Process/Task admin.
     "viewflow",
     "viewflow.workflow",
+    # assessors before accountability: its load_demo (accountability's loader, then an audit of the demo
+    # projects) takes precedence, while accountability never imports assessors.
+    "assessors",
     "accountability",
     "accountability.ledger",
-    "assessors",
     "icdev",
 ]
 

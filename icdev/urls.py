@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/v1/ai-accountability/", ApiRootView.as_view(), name="api-root"),
     path("api/v1/ai-accountability/auth/token/", obtain_auth_token, name="api-token"),
     path("api/v1/ai-accountability/", include("accountability.api.urls")),
+    path("api/v1/ai-accountability/", include("assessors.api.urls")),  # audit, gate, runs, catalogue
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("portal/", include("accountability.portal.urls")),

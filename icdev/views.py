@@ -19,6 +19,10 @@ COLLECTIONS = [
     "appeals",
     "ethics-reviews",
     "tasks",
+    "audit-runs",
+    "check-results",
+    "frameworks",
+    "checks",
 ]
 
 
