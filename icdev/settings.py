@@ -212,8 +212,10 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Celery: an embedded file-system broker by default (no server needed); Redis or RabbitMQ via URL.
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
-if CELERY_BROKER_URL == "filesystem://":
+# The transport ignores the host; naming one keeps kombu from warning "No hostname was supplied" on
+# every connection.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://localhost/")
+if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
     for sub in ("queue", "processed"):
         (_broker_dir / sub).mkdir(parents=True, exist_ok=True)
