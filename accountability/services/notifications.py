@@ -15,6 +15,7 @@ from django.utils import timezone
 from accountability.exceptions import NotFound
 from accountability.models import Notification
 
+from ._bulk import insert_rows
 from ._dispatch import enqueue_on_commit
 
 log = logging.getLogger(__name__)
@@ -97,19 +98,19 @@ def notification_send_bulk(messages: Sequence[Message]) -> int:
             continue
         seen.add(ident)
         rows.append(
-            Notification(
-                recipient_id=m.recipient_id,
-                project_id=m.project_id,
-                kind=m.kind,
-                subject=m.subject[:200],
-                body=m.body,
-                url=m.url,
-                dedupe_key=m.dedupe_key,
-                email_status=EmailStatus.PENDING if m.email and users[m.recipient_id] else EmailStatus.NONE,
-            )
+            {
+                "recipient_id": m.recipient_id,
+                "project_id": m.project_id,
+                "kind": m.kind,
+                "subject": m.subject[:200],
+                "body": m.body,
+                "url": m.url,
+                "dedupe_key": m.dedupe_key,
+                "email_status": EmailStatus.PENDING if m.email and users[m.recipient_id] else EmailStatus.NONE,
+            }
         )
-    Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
-    if any(r.email_status == EmailStatus.PENDING for r in rows):
+    insert_rows(Notification, rows, ignore_conflicts=True)  # one statement for a sweep's whole batch
+    if any(r["email_status"] == EmailStatus.PENDING for r in rows):
         enqueue_on_commit(EMAIL_DISPATCH_TASK)
     return len(rows)
 
