@@ -185,6 +185,7 @@ class Engine:
         self.sample_queries = 0
         self._applies: dict[tuple, dict] = {}
         self.memo: dict = {}  # results of evaluator queries shared by several checks (e.g. waivers in force)
+        self._identities: dict[tuple[str, int], dict] = {}
         self.projects: dict[int, ProjectInfo] = {}
         self._framework_flags: dict[str, str | tuple] = {}
 
@@ -389,25 +390,22 @@ class Engine:
         return "fail"
 
     def _describe(self, row: dict, outcome: Outcome, model) -> dict:
-        item = {
-            "id": display_id(model, row["pk"], self.projects),
-            "model": model._meta.label_lower,
-            "pk": row["pk"],
-            "status": outcome.status,
-            "reason": outcome.reason,
-            "admin_url": admin_url(model._meta.label_lower, row["pk"]),
-        }
+        item = {**self._identity(model._meta.label, row["pk"]), "status": outcome.status, "reason": outcome.reason}
+        item["admin_url"] = item.pop("admin_url")  # keep the key order of stored evidence
         if outcome.objects:
-            item["related"] = [
-                {
-                    "id": display_id(_model(label), pk, self.projects),
-                    "model": label.lower(),
-                    "pk": pk,
-                    "admin_url": admin_url(label.lower(), pk),
-                }
-                for label, pk in outcome.objects[:5]
-            ]
+            item["related"] = [dict(self._identity(label, pk)) for label, pk in outcome.objects[:5]]
         return item
+
+    def _identity(self, label: str, pk: int) -> dict:
+        """id, model, pk and admin URL of a row: the same subject fails several checks, so built once."""
+        key = (label, pk)
+        found = self._identities.get(key)
+        if found is None:
+            lower = label.lower()
+            found = {"id": display_id(_model(label), pk, self.projects), "model": lower, "pk": pk}
+            found["admin_url"] = admin_url(lower, pk)
+            self._identities[key] = found
+        return found
 
 
 def _first_by_pk(pairs: list, n: int) -> list:
