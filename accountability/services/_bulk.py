@@ -110,18 +110,21 @@ def _json_value(value):
 _encode = json.JSONEncoder(default=_json_value, ensure_ascii=False).encode
 
 
-def insert_rows(model: type[models.Model], rows: Sequence[dict], *, ignore_conflicts: bool = False) -> None:
+def insert_rows(
+    model: type[models.Model], rows: Sequence[dict], *, ignore_conflicts: bool = False, returning: str | None = None
+) -> list:
     """Insert new rows given as ``{attname: value}`` (the model's defaults fill the rest, ``auto_now`` fields
     get now). On PostgreSQL all of them go in one ``INSERT … SELECT FROM json_populate_recordset``: thousands
     of sweep rows cost one statement and a JSON encoding, not a model instance and Django's insert
-    compiler per row. Elsewhere ``bulk_create``. ``ignore_conflicts`` skips rows a unique index refuses."""
+    compiler per row. Elsewhere ``bulk_create``. ``ignore_conflicts`` skips rows a unique index refuses;
+    returns the ``returning`` field of each inserted row (elsewhere: of every row given)."""
     if not rows:
-        return
+        return []
     if connection.vendor != "postgresql":
         model._default_manager.bulk_create(
             [model(**row) for row in rows], ignore_conflicts=ignore_conflicts, batch_size=500
         )
-        return
+        return [row.get(returning) for row in rows] if returning else []
     now = timezone.now()
     template, columns = {}, []
     for f in model._meta.concrete_fields:
@@ -138,6 +141,8 @@ def insert_rows(model: type[models.Model], rows: Sequence[dict], *, ignore_confl
     )
     if ignore_conflicts:
         sql += " ON CONFLICT DO NOTHING"
+    if returning:
+        sql += f" RETURNING {qn(model._meta.get_field(returning).column)}"
     # json_populate_recordset reads columns by name; attnames and columns differ only by db_column.
     renamed = {f.attname: f.column for f in model._meta.concrete_fields if f.attname != f.column}
     payload = [{**template, **row} for row in rows]
@@ -145,3 +150,4 @@ def insert_rows(model: type[models.Model], rows: Sequence[dict], *, ignore_confl
         payload = [{renamed.get(k, k): v for k, v in row.items()} for row in payload]
     with connection.cursor() as cursor:
         cursor.execute(sql, [_encode(payload)])
+        return [value for (value,) in cursor.fetchall()] if returning else []
