@@ -4,7 +4,9 @@ score and the gaps ranked by severity with their remediation (plus the gate, for
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from .catalogue import SEVERITY_RANK, Catalogue, Check
@@ -180,6 +182,21 @@ def _coverage(engine: Engine, catalogue: Catalogue, project_id: int, results: li
     return out
 
 
+@contextmanager
+def paused_gc():
+    """Pause Python's cyclic garbage collector for a bulk step (reference counting still frees memory)."""
+    # An audit of every project allocates about a million small dicts and tuples, none of them in cycles;
+    # the collector's generation passes kept rescanning them for nothing (0.4-0.6 s of a ~1.3 s CPU run).
+    # Process-wide, so other threads' cyclic garbage waits for the end of the step; nested uses are safe.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def build_reports(
     engine: Engine,
     checks: list[Check],
@@ -190,6 +207,12 @@ def build_reports(
     on_result=None,
 ) -> dict[int, AuditReport]:
     """Evaluate ``checks`` for every project of the engine; one report per project (gate when complete)."""
+    with paused_gc():
+        return _build_reports(engine, checks, complete, frameworks, check_ids, on_result)
+
+
+def _build_reports(engine, checks, complete, frameworks, check_ids, on_result) -> dict[int, AuditReport]:
+    """``build_reports`` with the collector paused."""
     results = engine.evaluate(checks, on_result=on_result)
     by_project: dict[int, list[Result]] = defaultdict(list)
     for r in results:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import heapq
 import json
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable
@@ -26,7 +27,7 @@ from accountability.models import Project
 from .batch import Batch, CachedScope, SubjectModel, SubjectStore, sample
 from .catalogue import Catalogue, Check
 from .checks import base
-from .checks.base import FAIL, NA, OK, PARTIAL, Outcome, ParamLog
+from .checks.base import FAIL, NA, NOT_JUDGED, OK, PARTIAL, Outcome, ParamLog
 from .modelspec import Values, compile_filter, flat, resolve_model
 
 FAILING_CAP = 25  # failing subjects kept in a result's evidence (the total is always given)
@@ -121,9 +122,16 @@ class RuleContext:
         value = self.param(rule, name, path)
         return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
+    def values(self, rule: dict, path: str) -> Values:
+        """What ``$today``, ``$now`` and the rule's ``$param.x`` stand for in its filters."""
+        return Values(self.today, self.now, lambda n: self.param(rule, n, path))
+
     def q(self, model, rule: dict, path: str, key: str = "filter") -> Q:
-        values = Values(self.today, self.now, lambda n: self.param(rule, n, path))
-        return compile_filter(model, rule.get(key), values)
+        return compile_filter(model, rule.get(key), self.values(rule, path))
+
+    def flat_q(self, model, rule: dict, path: str, key: str = "filter") -> Q:
+        """The rule's filter with its to-many parts as subqueries over the audited projects (``flat``)."""
+        return flat(model, rule.get(key), self.values(rule, path), self.engine.scope_ids)
 
     def sample(self, model, link: str, q: Q, order_by: list[str], keys: set, path: str) -> dict:
         """The rows behind failing subjects (capped), for the evidence."""
@@ -177,6 +185,7 @@ class Engine:
         self.sample_queries = 0
         self._applies: dict[tuple, dict] = {}
         self.memo: dict = {}  # results of evaluator queries shared by several checks (e.g. waivers in force)
+        self._identities: dict[tuple[str, int], dict] = {}
         self.projects: dict[int, ProjectInfo] = {}
         self._framework_flags: dict[str, str | tuple] = {}
 
@@ -201,8 +210,8 @@ class Engine:
         for fw in self.catalogue.frameworks.values():
             flt = fw.applicability.get("projects")
             if flt:
-                q = compile_filter(Project, flt, Values(self.today, self.now, lambda n: None))
-                self._framework_flags[fw.code] = self.store.flag(Project, flat(Project, flt, q, self.scope_ids))
+                values = Values(self.today, self.now, lambda n: None)
+                self._framework_flags[fw.code] = self.store.flag(Project, flat(Project, flt, values, self.scope_ids))
 
     def _load_projects(self) -> None:
         for row in self.store.rows(Project):
@@ -272,8 +281,8 @@ class Engine:
             rc = RuleContext(self, check)
             model = resolve_model(check.subjects["model"])
             flt = check.subjects.get("filter")
-            spec_q = compile_filter(model, flt, Values(self.today, self.now, lambda n: None))
-            rc.subject_q = flat(model, flt, spec_q, self.scope_ids) if flt else None
+            values = Values(self.today, self.now, lambda n: None)
+            rc.subject_q = flat(model, flt, values, self.scope_ids) if flt else None
             spec_flag = self.store.flag(model, rc.subject_q) if flt else None
             self.store.need_fields(model)  # every subject model gets its query, even with no extra column
             plan_rule(check.rule, rc, _SubjectHandle(self.store, model), "rule")
@@ -303,16 +312,17 @@ class Engine:
         if scope not in self._applies:  # checks of one framework share the per-project answer
             self._applies[scope] = {pid: self.check_applies(check, pid) for pid in self.projects}
         applies = self._applies[scope]
+        inside = {pid for pid, (ok, _why) in applies.items() if ok}
+        flag = item.spec_flag
         rows = [
-            row
-            for row in self.store.rows(item.model)
-            if applies.get(row["project_ref"], (False, ""))[0] and (item.spec_flag is None or row[item.spec_flag])
+            row for row in self.store.rows(item.model) if row["project_ref"] in inside and (flag is None or row[flag])
         ]
         subjects = Subjects(item.model, check.subjects["label"], rows)
         outcomes = judge_rule(check.rule, rc, subjects, "rule") if rows else {}
         by_project: dict[int, list[tuple[dict, Outcome]]] = defaultdict(list)
+        get = outcomes.get
         for row in rows:
-            by_project[row["project_ref"]].append((row, outcomes.get(row["pk"], Outcome(NA))))
+            by_project[row["project_ref"]].append((row, get(row["pk"], NOT_JUDGED)))
         results = []
         for pid, (ok, why) in applies.items():
             if not ok:
@@ -328,16 +338,24 @@ class Engine:
     def _aggregate(self, check: Check, pid: int, pairs: list, rc: RuleContext, model) -> Result:
         label = check.subjects["label"]
         counts = {"total": len(pairs), OK: 0, PARTIAL: 0, FAIL: 0, NA: 0}
-        for _row, outcome in pairs:
-            counts[outcome.status] += 1
+        fails, partials = [], []
+        for pair in pairs:  # one pass: thousands of subjects per check across an all-projects audit
+            status = pair[1].status
+            counts[status] += 1
+            if status == FAIL:
+                fails.append(pair)
+            elif status == PARTIAL:
+                partials.append(pair)
         applicable = counts[OK] + counts[PARTIAL] + counts[FAIL]
         if not applicable:
             return Result(check, pid, NA, f"Not applicable: no {label} in scope.", counts, None, [], 0, rc.log.used)
         ratio = round(counts[OK] / applicable, 4)
         status = self._status(check, rc, counts, ratio)
-        bad = [(row, o) for row, o in pairs if o.status in (FAIL, PARTIAL)]
-        bad.sort(key=lambda pair: (pair[1].status != FAIL, pair[0]["pk"]))  # fails first, then by id
-        failing = [self._describe(row, o, model) for row, o in bad[:FAILING_CAP]]
+        # Fails first, then partials, each by id (rows arrive in pk order, so no sort is needed there).
+        shown = _first_by_pk(fails, FAILING_CAP)
+        if len(shown) < FAILING_CAP:
+            shown += _first_by_pk(partials, FAILING_CAP - len(shown))
+        failing = [self._describe(row, o, model) for row, o in shown]
         summary = f"{counts[OK]} of {applicable} {label} meet the check"
         if counts[PARTIAL]:
             summary += f", {counts[PARTIAL]} partially"
@@ -351,7 +369,7 @@ class Engine:
             counts,
             ratio,
             failing,
-            len(bad),
+            len(fails) + len(partials),
             rc.log.used,  # shared by every project's result of this check: the same parameters
             pairs,
         )
@@ -372,25 +390,29 @@ class Engine:
         return "fail"
 
     def _describe(self, row: dict, outcome: Outcome, model) -> dict:
-        item = {
-            "id": display_id(model, row["pk"], self.projects),
-            "model": model._meta.label_lower,
-            "pk": row["pk"],
-            "status": outcome.status,
-            "reason": outcome.reason,
-            "admin_url": admin_url(model._meta.label_lower, row["pk"]),
-        }
+        item = {**self._identity(model._meta.label, row["pk"]), "status": outcome.status, "reason": outcome.reason}
+        item["admin_url"] = item.pop("admin_url")  # keep the key order of stored evidence
         if outcome.objects:
-            item["related"] = [
-                {
-                    "id": display_id(_model(label), pk, self.projects),
-                    "model": label.lower(),
-                    "pk": pk,
-                    "admin_url": admin_url(label.lower(), pk),
-                }
-                for label, pk in outcome.objects[:5]
-            ]
+            item["related"] = [dict(self._identity(label, pk)) for label, pk in outcome.objects[:5]]
         return item
+
+    def _identity(self, label: str, pk: int) -> dict:
+        """id, model, pk and admin URL of a row: the same subject fails several checks, so built once."""
+        key = (label, pk)
+        found = self._identities.get(key)
+        if found is None:
+            lower = label.lower()
+            found = {"id": display_id(_model(label), pk, self.projects), "model": lower, "pk": pk}
+            found["admin_url"] = admin_url(lower, pk)
+            self._identities[key] = found
+        return found
+
+
+def _first_by_pk(pairs: list, n: int) -> list:
+    """The ``n`` (row, outcome) pairs with the lowest row pks."""
+    if len(pairs) <= n:
+        return sorted(pairs, key=lambda pair: pair[0]["pk"])
+    return heapq.nsmallest(n, pairs, key=lambda pair: pair[0]["pk"])
 
 
 class _SubjectHandle:

@@ -247,13 +247,83 @@ def _complete(model, entries, values: Values) -> Q:
     return q
 
 
-def flat(model, flt, q: Q, project_ids) -> Q:
-    """A filter that crosses a to-many relation as ``pk IN (subquery)`` over the audited projects' rows:
-    it can then share a grouped query (or the subject query) with other columns without duplicating
-    rows. Uncorrelated, so PostgreSQL hashes it once instead of probing it per row."""
-    if flt and has_join(model, flt):
-        inner = model.objects.filter(q)
-        if project_ids is not None:
-            inner = inner.filter(**{f"{project_path(model)}__in": project_ids})
-        return Q(pk__in=inner.values("pk"))
-    return q
+def flat(model, flt, values: Values, project_ids) -> Q:
+    """A filter compiled so that only the parts crossing a to-many relation become ``pk IN (subquery)``
+    over the audited projects' rows: it can then share a grouped query (or the subject query) with other
+    columns without duplicating rows. Uncorrelated, so PostgreSQL hashes it once instead of probing it per
+    row; the plain columns stay outside the subquery so it never rescans the table to test them."""
+    if not flt or not has_join(model, flt):
+        return compile_filter(model, flt, values)
+    local = {k: v for k, v in flt.items() if not has_join(model, {k: v})}
+    joined = {k: v for k, v in flt.items() if k not in local}
+    q = compile_filter(model, local, values)
+    # EXISTS r: (L(x) AND J(x, r)) is L(x) AND EXISTS r: J(x, r), and EXISTS r: (A(x) OR B(x, r)) is
+    # A(x) OR EXISTS r: B(x, r); joined parts ANDed together stay in one subquery (same related row).
+    if list(joined) == ["$or"]:
+        alternatives = joined["$or"]
+        alt = Q()
+        for sub in alternatives:
+            if not has_join(model, sub):
+                alt |= compile_filter(model, sub, values)
+        alt |= _exists(model, {"$or": [s for s in alternatives if has_join(model, s)]}, values, project_ids)
+        return q & alt
+    if list(joined) == ["$complete"]:
+        entries = joined["$complete"]
+        crossing = []
+        for entry in entries:
+            if has_join(model, {"$complete": [entry]}):
+                crossing.append(entry)
+            else:
+                q &= _complete(model, [entry], values)
+        if len(crossing) == 1 and isinstance(crossing[0], dict) and "any" in crossing[0]:
+            names = crossing[0]["any"]
+            alt = Q()
+            for name in names:
+                if not _is_to_many(field_at(model, name)):
+                    alt |= filled(model, name)
+            to_many = [n for n in names if _is_to_many(field_at(model, n))]
+            entry = {"any": to_many} if len(to_many) > 1 else to_many[0]
+            return q & (alt | _exists(model, {"$complete": [entry]}, values, project_ids))
+        return q & _exists(model, {"$complete": crossing}, values, project_ids)
+    return q & _exists(model, joined, values, project_ids)
+
+
+def _exists(model, flt: dict, values: Values, project_ids) -> Q:
+    """``pk IN (…)`` of the rows matching a filter that crosses a to-many relation; a single positive test
+    on the related rows reads only the related table (or the link table), never the model's own."""
+    related = _related_ids(model, flt, values, project_ids)
+    if related is not None:
+        return Q(pk__in=related)
+    inner = model.objects.filter(compile_filter(model, flt, values))
+    if project_ids is not None:
+        inner = inner.filter(**{f"{project_path(model)}__in": project_ids})
+    return Q(pk__in=inner.values("pk"))
+
+
+def _related_ids(model, flt: dict, values: Values, project_ids):
+    """For ``{rel__…: v}`` or ``$complete: [rel]`` (rel to-many, the test positive): the model's ids
+    read from the related (or link) table, restricted to the audited projects; None for anything else."""
+    if list(flt) == ["$complete"] and len(flt["$complete"]) == 1 and isinstance(flt["$complete"][0], str):
+        key, value = f"{flt['$complete'][0]}__isnull", False
+    elif len(flt) == 1 and not next(iter(flt)).startswith("$"):
+        key, value = next(iter(flt.items()))
+    else:
+        return None
+    name, _, rest = key.partition("__")
+    field, value = field_at(model, name), values.resolve(value)
+    # A test a missing related row could pass (isnull=True, = None) needs the outer join: not here.
+    if not _is_to_many(field) or not rest or value is None or (rest.endswith("isnull") and value is not False):
+        return None
+    if field.many_to_many:
+        if field.auto_created:  # reverse side of a many-to-many: the link table seen from the other end
+            link, source, target = field.through, field.field.m2m_reverse_field_name(), field.field.m2m_field_name()
+        else:
+            link, source, target = field.remote_field.through, field.m2m_field_name(), field.m2m_reverse_field_name()
+        lookups = {f"{source}__isnull": False} if rest == "isnull" else {f"{target}__{rest}": value}
+    else:  # reverse foreign key: the related rows point at the model
+        link, source = field.related_model, field.field.name
+        lookups = {f"{source}__isnull": False} if rest == "isnull" else {rest: value}
+    qs = link._default_manager.filter(**lookups)
+    if project_ids is not None:
+        qs = qs.filter(**{f"{source}__{project_path(model)}__in": project_ids})
+    return qs.values(source)

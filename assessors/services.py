@@ -15,7 +15,7 @@ from accountability.ledger.append import record_governance
 from accountability.models import Project
 from accountability.permissions import Perm, is_unrestricted, require, visible_projects
 
-from .audit import AuditReport, build_reports
+from .audit import AuditReport, build_reports, paused_gc
 from .catalogue import Check, get_catalogue
 from .engine import Engine
 from .models import AuditRun
@@ -115,7 +115,14 @@ def audit_run_many(
 
 @transaction.atomic
 def _store(actor, projects: dict[int, Project], reports: dict[int, AuditReport], trigger: str, started) -> list:
+    """Write the runs of ``reports`` with their ledger entries and results, in one transaction."""
     elapsed = int((time.perf_counter() - started) * 1000)
+    with paused_gc():  # thousands of runs and results to encode: nothing cyclic to collect
+        return _write(actor, projects, reports, trigger, elapsed)
+
+
+def _write(actor, projects: dict[int, Project], reports: dict[int, AuditReport], trigger: str, elapsed: int) -> list:
+    """The runs, their ledger entries and their results (in ``_store``'s transaction)."""
     user = None if is_system(actor) else actor
     runs = []
     for pid, report in reports.items():

@@ -54,13 +54,30 @@ def rows(key: tuple | None, build: Callable, substitutions: dict | None = None) 
     alias, compiler, sql, params, names = entry
     subs = substitutions or {}
     bound = [subs.get(p, p) if _hashable(p) else p for p in params]
-    with connections[alias].cursor() as cursor:
+    connection = connections[alias]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            _fast_timestamps(connection, cursor)
         cursor.execute(sql, bound)
         fetched = cursor.fetchall()
     if compiler is not None:  # some column needs Django's converter (JSON, or any value on SQLite)
         compiler, converters = compiler
         fetched = compiler.apply_converters(fetched, converters)
     return [dict(zip(names, row, strict=True)) for row in fetched]
+
+
+def _fast_timestamps(connection, cursor) -> None:
+    """Read timestamptz columns with psycopg's compiled loader: Django registers a pure-Python subclass
+    (to force its time zone) that costs ~5 µs a value, seconds over an audit of every project. When the
+    session runs in UTC, as Django sets it with USE_TZ, both give the same aware UTC datetimes."""
+    from psycopg import adapters
+    from psycopg.postgres import types
+    from psycopg.pq import Format
+
+    if connection.timezone is not dt.UTC or cursor.connection.info.timezone is not dt.UTC:
+        return
+    oid = types["timestamptz"].oid
+    cursor.cursor.adapters.register_loader(oid, adapters.get_loader(oid, Format.TEXT))
 
 
 def _hashable(value) -> bool:

@@ -20,7 +20,7 @@ from accountability.ledger.append import record_governance
 from accountability.models import Project
 from accountability.permissions import is_unrestricted
 
-from ._bulk import update_with_history
+from ._bulk import insert_rows, update_with_history
 from .notifications import Message, notification_send_bulk
 from .webhooks import Event, webhook_emit
 
@@ -45,8 +45,9 @@ class FlagPass:
     dedupe_key: Callable[[Row], str]
     webhook_kind: str = ""
     payload: Callable[[Row], dict] = field(default=lambda row: {})
-    # (rows, {project id: ledger entry id}, now, actor) -> timeline rows to bulk-insert
-    events: Callable[[list[Row], dict[int, str], object, object], list[models.Model]] | None = None
+    # (rows, {project id: ledger entry id}, now, actor) -> timeline rows ({attname: value}) of event_model
+    events: Callable[[list[Row], dict[int, str], object, object], list[dict]] | None = None
+    event_model: type[models.Model] | None = None
 
 
 def require_sweeper(actor) -> None:
@@ -97,9 +98,7 @@ def run_pass(p: FlagPass, *, actor, now, batch_size: int = BATCH_SIZE) -> int:
             ids = [row["pk"] for row in rows]
             update_with_history(p.model, ids, p.set_values(now), actor=actor, reason=p.history_reason, when=now)
             if p.events is not None:
-                timeline = p.events(rows, ledger_ids, now, actor)
-                if timeline:
-                    type(timeline[0]).objects.bulk_create(timeline, batch_size=500)
+                insert_rows(p.event_model, p.events(rows, ledger_ids, now, actor))
             recipients = p.recipients(rows)
             messages = []
             for row in rows:

@@ -44,15 +44,16 @@ def _owners_and_caio(rows: list[dict]) -> dict[int, list[int]]:
 
 def _timeline(kind: str, text):
     def build(rows, ledger_ids, now, actor):
+        label = actor_label(actor)
         return [
-            IncidentEvent(
-                incident_id=r.get("incident_id", r["pk"]),
-                kind=kind,
-                at=now,
-                actor_label=actor_label(actor),
-                message=text(r),
-                ledger_entry_id=ledger_ids[r["project_id"]],
-            )
+            {
+                "incident_id": r.get("incident_id", r["pk"]),
+                "kind": kind,
+                "at": now,
+                "actor_label": label,
+                "message": text(r),
+                "ledger_entry_id": ledger_ids[r["project_id"]],
+            }
             for r in rows
         ]
 
@@ -86,6 +87,7 @@ SLA_BREACH = FlagPass(
     dedupe_key=lambda r: f"incident.sla_breached:{r['pk']}:{_stamp(r['sla_due_at'])}",
     webhook_kind="incident.sla_breached",
     payload=lambda r: {"title": r["title"], "severity": r["severity"], "sla_due_at": r["sla_due_at"]},
+    event_model=IncidentEvent,
     events=_timeline(Kind.SLA_BREACHED, lambda r: f"Resolution SLA passed ({when(r['sla_due_at'])})."),
 )
 
@@ -112,6 +114,7 @@ def _escalation_pass() -> FlagPass:
         dedupe_key=lambda r: f"incident.escalated:{r['pk']}:{_stamp(r['sla_due_at'])}",
         webhook_kind="incident.escalated",
         payload=lambda r: {"title": r["title"], "severity": r["severity"], "sla_breached_at": r["sla_breached_at"]},
+        event_model=IncidentEvent,
         events=_timeline(Kind.ESCALATED, lambda r: "Still unresolved after the escalation delay: the CAIO was told."),
     )
 
@@ -137,6 +140,7 @@ EU_OVERDUE = FlagPass(
     dedupe_key=lambda r: f"incident.eu_overdue:{r['pk']}:{_stamp(r['eu_report_due_at'])}",
     webhook_kind="incident.eu_report_overdue",
     payload=lambda r: {"title": r["title"], "eu_basis": r["eu_basis"], "eu_report_due_at": r["eu_report_due_at"]},
+    event_model=IncidentEvent,
     events=_timeline(Kind.EU_OVERDUE, lambda r: f"Art. 73 report not made by {when(r['eu_report_due_at'])}."),
 )
 
@@ -170,6 +174,7 @@ ACTION_OVERDUE = FlagPass(
     dedupe_key=lambda r: f"corrective_action.overdue:{r['pk']}:{r['due_date']}",
     webhook_kind="corrective_action.overdue",
     payload=lambda r: {"incident": _inc_id(r["incident_id"]), "due_date": r["due_date"]},
+    event_model=IncidentEvent,
     events=_timeline(Kind.ACTION_OVERDUE, lambda r: f"CA-{r['pk']:05d} passed its due date ({r['due_date']})."),
 )
 

@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accountability.exceptions import NotFound
 from accountability.models import Notification
 
+from ._bulk import insert_rows
 from ._dispatch import enqueue_on_commit
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,9 @@ def notification_send_bulk(messages: Sequence[Message]) -> int:
         return 0
     keys = {m.dedupe_key for m in messages if m.dedupe_key}
     recipient_ids = {m.recipient_id for m in messages}
+    # On PostgreSQL the insert itself skips known keys (ON CONFLICT on the unique index) and returns what it
+    # inserted; elsewhere bulk_create cannot tell, so known keys are looked up first.
+    probe = bool(keys) and connection.vendor != "postgresql"
     # recipient + non-empty key: the shape of the partial unique index, so this stays an index probe
     existing = (
         set(
@@ -86,7 +90,7 @@ def notification_send_bulk(messages: Sequence[Message]) -> int:
             .exclude(dedupe_key="")
             .values_list("recipient_id", "dedupe_key")
         )
-        if keys
+        if probe
         else set()
     )
     users = dict(get_user_model().objects.filter(pk__in=recipient_ids, is_active=True).values_list("pk", "email"))
@@ -97,21 +101,22 @@ def notification_send_bulk(messages: Sequence[Message]) -> int:
             continue
         seen.add(ident)
         rows.append(
-            Notification(
-                recipient_id=m.recipient_id,
-                project_id=m.project_id,
-                kind=m.kind,
-                subject=m.subject[:200],
-                body=m.body,
-                url=m.url,
-                dedupe_key=m.dedupe_key,
-                email_status=EmailStatus.PENDING if m.email and users[m.recipient_id] else EmailStatus.NONE,
-            )
+            {
+                "recipient_id": m.recipient_id,
+                "project_id": m.project_id,
+                "kind": m.kind,
+                "subject": m.subject[:200],
+                "body": m.body,
+                "url": m.url,
+                "dedupe_key": m.dedupe_key,
+                "email_status": EmailStatus.PENDING if m.email and users[m.recipient_id] else EmailStatus.NONE,
+            }
         )
-    Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
-    if any(r.email_status == EmailStatus.PENDING for r in rows):
+    # One statement for a sweep's whole batch; the e-mail status of each row actually inserted.
+    inserted = insert_rows(Notification, rows, ignore_conflicts=True, returning="email_status")
+    if any(status == EmailStatus.PENDING for status in inserted):
         enqueue_on_commit(EMAIL_DISPATCH_TASK)
-    return len(rows)
+    return len(inserted)
 
 
 def notification_email_send(*, notification_id: int) -> bool:

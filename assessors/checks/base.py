@@ -24,6 +24,9 @@ class Outcome(NamedTuple):
     objects: tuple[tuple[str, int], ...] = ()
 
 
+NOT_JUDGED = Outcome(NA)  # what a subject a rule said nothing about gets (shared: no tuple per row)
+
+
 def worst(outcomes: list[Outcome]) -> Outcome:
     """All must hold: the worst applicable outcome (reasons of the failing parts joined)."""
     if all(o.status == OK for o in outcomes):  # the common case, kept cheap for thousands of subjects

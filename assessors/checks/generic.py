@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from accountability.rules.calendar import business_calendar
 
-from ..modelspec import filled, flat, resolve_model
-from .base import FAIL, NA, OK, PARTIAL, Outcome, best, rule_type, worst
+from ..modelspec import resolve_model
+from .base import FAIL, NA, NOT_JUDGED, OK, PARTIAL, Outcome, best, rule_type, worst
 
 
 def _label(rule: dict, model) -> str:
@@ -24,7 +24,7 @@ def _label(rule: dict, model) -> str:
 
 def _related(rule: dict, rc, path: str):
     model = resolve_model(rule["model"])
-    return model, flat(model, rule.get("filter"), rc.q(model, rule, path), rc.engine.scope_ids)
+    return model, rc.flat_q(model, rule, path)
 
 
 def _as_date(value) -> dt.date:
@@ -173,7 +173,7 @@ class Ratio:
     @staticmethod
     def plan(rule, rc, subjects, path):
         model, q = _related(rule, rc, path)
-        good = flat(model, rule["good"], rc.q(model, rule, path, key="good"), rc.engine.scope_ids)
+        good = rc.flat_q(model, rule, path, key="good")
         rc.handles[path] = (
             rc.batch.aggregate(model, rule["link"], Count("pk", filter=q)),
             rc.batch.aggregate(model, rule["link"], Count("pk", filter=q & good)),
@@ -225,18 +225,9 @@ def _entries(fields: list) -> list[tuple[str, list[str], dict | None]]:
     return out
 
 
-def _entry_q(model, rc, rule, path, names, when) -> Q:
-    q = Q()
-    for name in names:
-        q |= filled(model, name)
-    if when is not None:
-        q = ~rc.q(model, {**rule, "filter": when}, path) | q
-    return q
-
-
 def _flat_entry(model, rc, rule, path, names, when) -> Q:
     entry = {"any": names} if len(names) > 1 else {"field": names[0], **({"when": when} if when else {})}
-    return flat(model, {"$complete": [entry]}, _entry_q(model, rc, rule, path, names, when), rc.engine.scope_ids)
+    return rc.flat_q(model, {**rule, "filter": {"$complete": [entry]}}, path)
 
 
 @rule_type("completeness", params=("partial_ratio",))
@@ -344,7 +335,7 @@ class AllOf:
     @staticmethod
     def judge(rule, rc, subjects, path):
         parts = _children(rule, rc, subjects, path)
-        return {row["pk"]: worst([p.get(row["pk"], Outcome(NA)) for p in parts]) for row in subjects.rows}
+        return {row["pk"]: worst([p.get(row["pk"], NOT_JUDGED) for p in parts]) for row in subjects.rows}
 
 
 @rule_type("any_of")
@@ -356,4 +347,4 @@ class AnyOf:
     @staticmethod
     def judge(rule, rc, subjects, path):
         parts = _children(rule, rc, subjects, path)
-        return {row["pk"]: best([p.get(row["pk"], Outcome(NA)) for p in parts]) for row in subjects.rows}
+        return {row["pk"]: best([p.get(row["pk"], NOT_JUDGED) for p in parts]) for row in subjects.rows}
