@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import threading
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -182,19 +183,31 @@ def _coverage(engine: Engine, catalogue: Catalogue, project_id: int, results: li
     return out
 
 
+_gc_lock = threading.Lock()
+_gc_pauses = 0  # audits in progress in this process that asked for the pause
+_gc_was_enabled = False
+
+
 @contextmanager
 def paused_gc():
     """Pause Python's cyclic garbage collector for a bulk step (reference counting still frees memory)."""
     # An audit of every project allocates about a million small dicts and tuples, none of them in cycles;
     # the collector's generation passes kept rescanning them for nothing (0.4-0.6 s of a ~1.3 s CPU run).
-    # Process-wide, so other threads' cyclic garbage waits for the end of the step; nested uses are safe.
-    enabled = gc.isenabled()
-    gc.disable()
+    # The switch is process-wide: a counter under a lock makes overlapping audits in a threaded server
+    # re-enable the collector exactly once, when the last of them ends, and only if it was on before.
+    global _gc_pauses, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
     try:
         yield
     finally:
-        if enabled:
-            gc.enable()
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 def build_reports(
