@@ -50,7 +50,7 @@ def ensure_database(name: str, host: str) -> None:
 def setup_django(args) -> None:
     os.environ["DATABASE_URL"] = f"postgres://postgres@{args.host}/{args.database}"
     os.environ.setdefault("ICDEV_ENV", "development")
-    os.environ["CELERY_BROKER_URL"] = "memory://"
+    os.environ["CELERY_BROKER_URL"] = "memory://localhost/"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "icdev.settings")
     import django
 

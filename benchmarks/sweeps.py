@@ -48,7 +48,7 @@ def ensure_database(name: str, host: str) -> None:
 def setup_django(args) -> None:
     os.environ["DATABASE_URL"] = f"postgres://postgres@{args.host}/{args.database}"
     os.environ.setdefault("ICDEV_ENV", "development")
-    os.environ["CELERY_BROKER_URL"] = "memory://"  # follow-up tasks (e-mails, webhooks) go nowhere
+    os.environ["CELERY_BROKER_URL"] = "memory://localhost/"  # follow-up tasks (e-mails, webhooks) go nowhere
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "icdev.settings")
     import django
 

@@ -61,7 +61,9 @@ class Incident(PublicIdMixin, TimestampedModel):
         WIDESPREAD_INFRINGEMENT = "widespread_infringement", "Widespread infringement (2 days)"
         CRITICAL_INFRASTRUCTURE = "critical_infrastructure", "Critical-infrastructure disruption (2 days)"
 
-    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="incidents")
+    # No index of its own: (project, status) below serves every lookup by project (fewer indexes to
+    # maintain on each flagged row of an SLA sweep).
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="incidents", db_index=False)
     use_cases = models.ManyToManyField(
         AIUseCase, blank=True, related_name="incidents", verbose_name="affected use cases"
     )
@@ -70,9 +72,11 @@ class Incident(PublicIdMixin, TimestampedModel):
     )
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
-    incident_type = models.CharField(max_length=40, default=Type.OTHER, db_index=True)
-    severity = models.CharField(max_length=10, choices=Severity.choices, db_index=True)
-    status = models.CharField(max_length=15, choices=Status.choices, default=Status.OPEN, db_index=True)
+    # Indexed in Meta, not with db_index: on PostgreSQL db_index on a CharField adds a second
+    # varchar_pattern_ops index for LIKE, which nobody runs on these codes.
+    incident_type = models.CharField(max_length=40, default=Type.OTHER)
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+    status = models.CharField(max_length=15, choices=Status.choices, default=Status.OPEN)
 
     # Who and when (NIST AI 600-1 GV-4.3-002: reporter, date of incident, system/source, data reported ...).
     reported_by = models.ForeignKey(
@@ -104,7 +108,7 @@ class Incident(PublicIdMixin, TimestampedModel):
     sla_escalated_at = models.DateTimeField(null=True, blank=True)
 
     # EU AI Act Art. 73 serious incidents.
-    eu_serious = models.BooleanField("EU serious incident", default=False, db_index=True)
+    eu_serious = models.BooleanField("EU serious incident", default=False)  # incident_eu_report_pending
     eu_basis = models.CharField(max_length=30, choices=EUBasis.choices, blank=True)
     eu_aware_at = models.DateTimeField("became aware at", null=True, blank=True)
     eu_report_due_at = models.DateTimeField("authority report due", null=True, blank=True)
@@ -133,6 +137,8 @@ class Incident(PublicIdMixin, TimestampedModel):
         ]
         indexes = [
             models.Index(fields=["project", "status"]),
+            models.Index(fields=["severity"], name="incident_severity"),
+            models.Index(fields=["incident_type"], name="incident_type"),
             # The SLA sweep's queries: unflagged open incidents by deadline, and breached ones to escalate.
             models.Index(
                 fields=["sla_due_at"],
