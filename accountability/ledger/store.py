@@ -142,7 +142,7 @@ def execute(sql: str, params=(), *, fetch: str = "") -> object:
     db = connections[DEFAULT_DB_ALIAS]  # one lookup: each use of the ``connection`` proxy repeats it
     db.ensure_connection()
     with db.wrap_database_errors:
-        cur = db.connection.cursor()
+        cur = _driver_cursor(db)
         try:
             cur.execute(_placeholders(sql, db.vendor), params)
             if fetch == "one":
@@ -152,6 +152,18 @@ def execute(sql: str, params=(), *, fetch: str = "") -> object:
             return None
         finally:
             cur.close()
+
+
+def _driver_cursor(db):
+    """SQLite's own cursor; on PostgreSQL a server-side binding cursor, so parameters travel apart
+    from the statement (no 2 KB of quoted payload bytes for the server to parse) and psycopg
+    prepares a statement a connection repeats (after ``prepare_threshold`` uses; a deployment
+    behind a transaction-pooling proxy disables that in the database OPTIONS)."""
+    if db.vendor == "postgresql":
+        import psycopg  # only installed where PostgreSQL is used
+
+        return psycopg.Cursor(db.connection)
+    return db.connection.cursor()
 
 
 @functools.lru_cache(maxsize=64)
