@@ -378,7 +378,7 @@ def _generate(lo: int, hi: int) -> None:
     connection.close()
 
 
-def bench_large(entries: int, samples: int) -> dict:
+def bench_large(entries: int, samples: int, reuse: bool = False) -> dict:
     from django.db import connection
 
     from accountability.actors import SystemActor
@@ -389,25 +389,29 @@ def bench_large(entries: int, samples: int) -> dict:
     from accountability.ledger.services.verification import ledger_verify
     from accountability.ledger.store import integrate_batch
 
-    reset()
-    connection.close()
-    t0 = time.perf_counter()
-    chunk = 50_000
-    ctx = mp.get_context("fork")
-    for lo in range(0, entries, chunk * 2):
-        procs = [
-            ctx.Process(target=_generate, args=(a, min(a + chunk, entries))) for a in (lo, lo + chunk) if a < entries
-        ]
-        for p in procs:
-            p.start()
-        for p in procs:
-            p.join()
-    generated = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    total = 0
-    while n := integrate_batch(5000):
-        total += n
-    integrate_s = time.perf_counter() - t0
+    head = LedgerHead.objects.filter(pk=1).first()
+    generated, total, integrate_s = 0.0, 0, 0.0
+    if not (reuse and head is not None and head.size >= entries):
+        reset()
+        connection.close()
+        t0 = time.perf_counter()
+        chunk = 50_000
+        ctx = mp.get_context("fork")
+        for lo in range(0, entries, chunk * 2):
+            procs = [
+                ctx.Process(target=_generate, args=(a, min(a + chunk, entries)))
+                for a in (lo, lo + chunk)
+                if a < entries
+            ]
+            for p in procs:
+                p.start()
+            for p in procs:
+                p.join()
+        generated = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        while n := integrate_batch(5000):
+            total += n
+        integrate_s = time.perf_counter() - t0
     size = LedgerHead.objects.get().size
     system = SystemActor("bench:verify")
     report = ledger_verify(actor=system).report
@@ -447,7 +451,7 @@ def bench_large(entries: int, samples: int) -> dict:
         "entries": size,
         "generate_s": generated,
         "integrated": total,
-        "integrate_per_s": total / integrate_s,
+        "integrate_per_s": total / integrate_s if integrate_s else 0.0,
         "verify_per_s": report.entries_per_second,
         "verify_s": report.seconds,
         "proof_hashes": proof_hashes,
@@ -468,6 +472,9 @@ def main() -> int:
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--samples", type=int, default=2000, help="inclusion proofs to time")
     parser.add_argument("--skip", default="", help="comma-separated phases to skip: appends,sqlite,large")
+    parser.add_argument(
+        "--reuse", action="store_true", help="large: keep an existing log of ≥ --entries entries (skips integration)"
+    )
     parser.add_argument("--sqlite-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.sqlite_child:
@@ -534,11 +541,14 @@ def main() -> int:
 
     if "large" not in skip:
         print(f"\n== {args.entries:,} entries (PostgreSQL)")
-        r = bench_large(args.entries, args.samples)
-        print(
-            f"generated and queued in {r['generate_s']:.1f} s; integrator {r['integrate_per_s']:.0f} entries/s "
-            f"(batches of 5,000, COPY)"
-        )
+        r = bench_large(args.entries, args.samples, args.reuse)
+        if r["integrated"]:
+            print(
+                f"generated and queued in {r['generate_s']:.1f} s; integrator {r['integrate_per_s']:.0f} entries/s "
+                f"(batches of 5,000, COPY)"
+            )
+        else:
+            print("reused the existing log (--reuse): integrator not measured")
         print(
             f"full verification: {r['verify_per_s']:.0f} entries/s per process ({r['entries']:,} entries in "
             f"{r['verify_s']:.1f} s)"

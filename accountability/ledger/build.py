@@ -35,6 +35,19 @@ from .schema import (
 from .store import Prepared, new_entry_id, prepare
 
 ENTRY_ID_RE = re.compile(r"^LED-[0-9A-HJKMNP-TV-Z]{26}$")
+# ``Choices.values`` builds a new list on every access; each append tests membership several times.
+ENTRY_TYPES = frozenset(EntryType.values)
+OVERSIGHT_VALUES = frozenset(Oversight.values)
+REVERSIBILITY_VALUES = frozenset(Reversibility.values)
+SEVERITY_VALUES = frozenset(Severity.values)
+STATUS_VALUES = frozenset(InvestigationStatus.values)
+
+
+def _one_of(value, choices: frozenset) -> bool:
+    """Membership that also refuses unhashable input (a list sent where a choice belongs)."""
+    return isinstance(value, str) and value in choices
+
+
 CLOCK_SKEW = dt.timedelta(minutes=5)
 MAX_TEXT = 4000
 MAX_ITEMS = 50
@@ -241,7 +254,7 @@ def build(
 ) -> Built:
     """Validate writer input into a seed-schema document; ValidationFailed lists every problem."""
     errors = Errors()
-    if entry_type not in EntryType.values:
+    if not _one_of(entry_type, ENTRY_TYPES):
         raise ValidationFailed({"entry_type": [f"One of: {', '.join(EntryType.values)}."]})
     ai = entry_type in AI_TYPES
     who = party(actor, "actor", errors, kinds=("model", "system") if ai else PARTY_KINDS)
@@ -295,10 +308,10 @@ def build(
 
     default_oversight = "" if ai else Oversight.FULL
     oversight = acct.get("human_oversight") or default_oversight
-    if oversight not in Oversight.values:
+    if not _one_of(oversight, OVERSIGHT_VALUES):
         errors.add("accountability.human_oversight", f"One of: {', '.join(Oversight.values)}.")
     reversibility = acct.get("reversibility") or ("" if ai else Reversibility.REVERSIBLE)
-    if reversibility not in Reversibility.values:
+    if not _one_of(reversibility, REVERSIBILITY_VALUES):
         errors.add("accountability.reversibility", f"One of: {', '.join(Reversibility.values)}.")
     responsibility = _responsibility(acct.get("responsibility"), errors)
     chain = acct.get("responsibility_chain")
@@ -387,7 +400,7 @@ def violation_block(data: dict, recorder: dict | None) -> dict:
     if not isinstance(data, dict):
         raise ValidationFailed({"violation": ["Must be an object."]})
     severity = data.get("severity")
-    if severity not in Severity.values:
+    if not _one_of(severity, SEVERITY_VALUES):
         errors.add("violation.severity", f"One of: {', '.join(Severity.values)}.")
     violator = party(data.get("violator"), "violation.violator", errors)
     if violator is None and "violation.violator" not in errors:
@@ -404,7 +417,7 @@ def violation_block(data: dict, recorder: dict | None) -> dict:
         errors.add("violation.response", "An object.")
         response = {}
     status = response.get("investigation_status") or InvestigationStatus.OPEN
-    if status not in InvestigationStatus.values:
+    if not _one_of(status, STATUS_VALUES):
         errors.add("violation.response.investigation_status", f"One of: {', '.join(InvestigationStatus.values)}.")
     block = {
         "violation_id": data.get("violation_id") or f"VIO-{ULID()}",

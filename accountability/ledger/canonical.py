@@ -57,12 +57,56 @@ def normalise(value, path: str = "$", errors: dict | None = None, depth: int = 0
     return None
 
 
+class _Refused(Exception):
+    """Raised by the fast walk at the first value it does not accept; ``normalise`` then names them all."""
+
+
+def _clean(value, depth: int = 0):
+    """``normalise`` for values that follow the rules, without building a JSON path per value (that
+    was most of the cost of an append's canonicalisation); raises _Refused on anything else."""
+    if depth > MAX_DEPTH:
+        raise _Refused
+    kind = type(value)
+    if kind is str:
+        return value if value.isascii() else _nfc(value)
+    if kind is dict:
+        out = {}
+        for key, item in value.items():
+            if type(key) is not str or not key or not key.isascii():
+                raise _Refused
+            out[key] = _clean(item, depth + 1)
+        return out
+    if kind is list or kind is tuple:
+        return [_clean(item, depth + 1) for item in value]
+    if value is None or kind is bool:
+        return value
+    if kind is int:
+        if -MAX_INT <= value <= MAX_INT:
+            return value
+        raise _Refused
+    if isinstance(value, str):  # str subclasses, e.g. TextChoices members
+        return value if value.isascii() else _nfc(value)
+    raise _Refused  # subclasses of int, dict or list and everything else: the full walk decides
+
+
+def _nfc(value: str) -> str:
+    value = unicodedata.normalize("NFC", value)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _Refused from None
+    return value
+
+
 def canonical_bytes(value, field: str = "payload") -> bytes:
     """The JCS bytes of ``value`` after the ledger's rules; ValidationFailed names every offending path."""
-    errors: dict[str, str] = {}
-    clean = normalise(value, "$", errors)
-    if errors:
-        raise ValidationFailed({f"{field}{path[1:]}": msg for path, msg in errors.items()})
+    try:
+        clean = _clean(value)
+    except _Refused:
+        errors: dict[str, str] = {}
+        clean = normalise(value, "$", errors)
+        if errors:
+            raise ValidationFailed({f"{field}{path[1:]}": msg for path, msg in errors.items()}) from None
     data = json.dumps(clean, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
     if getattr(settings, "ICDEV_LEDGER_CHECK_JCS", False) and data != rfc8785.dumps(clean):
         raise AssertionError(f"canonical bytes differ from rfc8785 for {field}")

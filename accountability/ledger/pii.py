@@ -3,6 +3,7 @@ id (``hmac:k1:…``), never as plain hashes, which anyone can reverse by enumera
 
 from __future__ import annotations
 
+import functools
 import re
 
 from django.conf import settings
@@ -32,8 +33,15 @@ PERSON_KEYS = frozenset(
 
 def is_person_key(key: str) -> bool:
     """Whether a payload key names a person-identifying value."""
-    extra = getattr(settings, "ICDEV_LEDGER_PII_FIELDS", ())
-    return key in PERSON_KEYS or key in extra or key.endswith(("_email", "_phone"))
+    return key in _person_keys(tuple(getattr(settings, "ICDEV_LEDGER_PII_FIELDS", ()))) or key.endswith(
+        ("_email", "_phone")
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _person_keys(extra: tuple[str, ...]) -> frozenset[str]:
+    """PERSON_KEYS plus the configured fields (keyed by the setting, so a changed setting applies)."""
+    return PERSON_KEYS | frozenset(extra)
 
 
 def tokenise(value: str) -> str:
@@ -45,12 +53,17 @@ def tokenise(value: str) -> str:
 def minimise(value, key: str = ""):
     """Replace personal data in a JSON-like value: person-identifying keys are tokenised whole, and
     e-mail addresses inside any other string are tokenised in place."""
+    return _minimise(value, key, _person_keys(tuple(getattr(settings, "ICDEV_LEDGER_PII_FIELDS", ()))))
+
+
+def _minimise(value, key: str, person_keys: frozenset[str]):
+    """``minimise`` with the person keys looked up once per document rather than once per value."""
     if isinstance(value, dict):
-        return {k: minimise(v, k) for k, v in value.items()}
+        return {k: _minimise(v, k, person_keys) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [minimise(v, key) for v in value]
+        return [_minimise(v, key, person_keys) for v in value]
     if isinstance(value, str):
-        if key and is_person_key(key) and value:
+        if key and value and (key in person_keys or key.endswith(("_email", "_phone"))):
             return tokenise(value)
         return EMAIL_RE.sub(lambda m: tokenise(m.group(0)), value) if "@" in value else value
     return value

@@ -15,11 +15,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from django.db import connection
 from django.db.models import Q
 
 from .models import LedgerEntry, PendingEntry, ScopeGrant, covers
 from .schema import OVERSIGHT_LEVELS, Reversibility, Severity
+from .store import execute
 
 
 @dataclass(frozen=True)
@@ -71,9 +71,7 @@ def _grant_patterns(project_key: str, model_id: str, at) -> list[list[str]]:
         "WHERE p.key = %s AND g.model_id = %s AND g.granted_at <= %s "
         "AND (g.revoked_at IS NULL OR g.revoked_at > %s) AND (g.expires_at IS NULL OR g.expires_at > %s)"
     )
-    with connection.cursor() as cur:
-        cur.execute(sql, [project_key, model_id, at, at, at])
-        rows = cur.fetchall()
+    rows = execute(sql, [project_key, model_id, at, at, at], fetch="all")
     return [json.loads(r[0]) if isinstance(r[0], str) else r[0] for r in rows]
 
 

@@ -135,13 +135,52 @@ def store(prepared: Prepared) -> int | None:
     return _append_inline(prepared)
 
 
+def execute(sql: str, params=(), *, fetch: str = "") -> object:
+    """Run one statement of an append's hot path on the driver's own cursor. Django's cursor wrapper
+    costs about as much per statement as the statement itself on SQLite; errors are still raised as
+    Django's database exceptions. ``sql`` uses %s placeholders; ``fetch`` is "", "one" or "all"."""
+    db = connections[DEFAULT_DB_ALIAS]  # one lookup: each use of the ``connection`` proxy repeats it
+    db.ensure_connection()
+    with db.wrap_database_errors:
+        cur = _driver_cursor(db)
+        try:
+            cur.execute(_placeholders(sql, db.vendor), params)
+            if fetch == "one":
+                return cur.fetchone()
+            if fetch == "all":
+                return cur.fetchall()
+            return None
+        finally:
+            cur.close()
+
+
+def _driver_cursor(db):
+    """SQLite's own cursor; on PostgreSQL a server-side binding cursor, so parameters travel apart
+    from the statement (no 2 KB of quoted payload bytes for the server to parse) and psycopg
+    prepares a statement a connection repeats (after ``prepare_threshold`` uses; a deployment
+    behind a transaction-pooling proxy disables that in the database OPTIONS)."""
+    if db.vendor == "postgresql":
+        import psycopg  # only installed where PostgreSQL is used
+
+        return psycopg.Cursor(db.connection)
+    return db.connection.cursor()
+
+
+@functools.lru_cache(maxsize=64)
+def _placeholders(sql: str, vendor: str) -> str:
+    """The driver's parameter style: SQLite's module takes ?, psycopg takes %s."""
+    return sql.replace("%s", "?") if vendor == "sqlite" else sql
+
+
+@functools.lru_cache(maxsize=1)
+def _pending_sql() -> str:
+    table = PendingEntry._meta.db_table
+    return f"INSERT INTO {table} ({', '.join(ENTRY_COLUMNS)}) VALUES ({', '.join(['%s'] * len(ENTRY_COLUMNS))})"  # noqa: S608
+
+
 def _insert_pending(p: Prepared) -> None:
     # One plain INSERT, no lock: writers never wait for each other (ledger.md §5.4).
-    cols = ENTRY_COLUMNS
-    table = PendingEntry._meta.db_table
-    sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))})"  # noqa: S608
-    with connection.cursor() as cur:
-        cur.execute(sql, [getattr(p, c) for c in cols])
+    execute(_pending_sql(), [getattr(p, c) for c in ENTRY_COLUMNS])
 
 
 # --- the head, leaves and tiles ----------------------------------------------------------------------
@@ -201,9 +240,7 @@ def _select_head(lock: bool) -> _Head | None:
     sql = f"SELECT {', '.join(_HEAD_COLUMNS)} FROM {_head_table()} WHERE id = 1"  # noqa: S608
     if lock and connection.features.has_select_for_update:
         sql += " FOR UPDATE"
-    with connection.cursor() as cur:
-        cur.execute(sql)
-        row = cur.fetchone()
+    row = execute(sql, fetch="one")
     if row is None:
         return None
     if connection.vendor != "postgresql":  # SQLite hands back text for datetimes in raw queries
@@ -236,8 +273,7 @@ def _load_head(*, lock: bool) -> _Head:
 
 def _save_head(head: _Head, names: list[str]) -> None:
     assignments = ", ".join(f"{n} = %s" for n in names)
-    with connection.cursor() as cur:
-        cur.execute(f"UPDATE {_head_table()} SET {assignments} WHERE id = 1", [getattr(head, n) for n in names])  # noqa: S608
+    execute(f"UPDATE {_head_table()} SET {assignments} WHERE id = 1", [getattr(head, n) for n in names])  # noqa: S608
 
 
 class _Sequencer:
@@ -379,18 +415,20 @@ def _values(p, row, plan) -> list:
     return [getattr(p, v) if k == 0 else row[v] if k == 1 else v for k, v in plan]
 
 
+@functools.lru_cache(maxsize=1)
+def _datetime_columns() -> tuple[int, ...]:
+    return tuple(i for i, f in enumerate(LedgerEntry._meta.concrete_fields) if f.get_internal_type() == "DateTimeField")
+
+
 def _insert_rows(items: list[tuple]) -> None:
     cols, plan = _column_plan()
     sql = f"INSERT INTO {LedgerEntry._meta.db_table} ({cols}) VALUES ({', '.join(['%s'] * len(plan))})"  # noqa: S608
-    db = connections[DEFAULT_DB_ALIAS]
-    # Datetimes go through the backend's adapter exactly as the ORM would send them.
-    times = [i for i, f in enumerate(LedgerEntry._meta.concrete_fields) if f.get_internal_type() == "DateTimeField"]
-    with db.cursor() as cur:
-        for p, row in items:
-            values = _values(p, row, plan)
-            for i in times:
-                values[i] = db.ops.adapt_datetimefield_value(values[i])
-            cur.execute(sql, values)
+    adapt = connection.ops.adapt_datetimefield_value
+    for p, row in items:
+        values = _values(p, row, plan)
+        for i in _datetime_columns():  # datetimes go through the backend's adapter as the ORM sends them
+            values[i] = adapt(values[i])
+        execute(sql, values)
 
 
 class _Pending:

@@ -61,32 +61,73 @@ class StoredTree:
                 _edge_cache.pop((self.log_id, *key), None)
         raise LookupError(f"the stored tree has no node ({level}, {index}) yet")
 
-    def prefetch(self, nodes) -> None:
-        """Read every tile the given nodes need in at most one query for full tiles and one per tile
-        level for the right edge (a proof needs a handful of tiles; one query each was the cost)."""
+    def prefetch(self, nodes, size: int | None = None) -> None:
+        """Read every tile the given nodes need. With the tree ``size`` known, the tiles it covers
+        completely and the partial tiles of its right edge come in one UNION query (a proof needs a
+        handful of tiles; each round trip was most of a cold proof's cost); without it, or when a
+        tile that should be full is not stored, full tiles come first and the edge after."""
         wanted = {(lv // TILE_HEIGHT, (ix << (lv % TILE_HEIGHT)) // TILE_WIDTH) for lv, ix in nodes}
         missing = [
             tk for tk in wanted if (self.log_id, *tk) not in _tile_cache and (self.log_id, *tk) not in _edge_cache
         ]
         if not missing:
             return
-        table, quote = LedgerTile._meta.db_table, connection.ops.quote_name
-        where = " OR ".join([f"({quote('level')} = %s AND {quote('index')} = %s)"] * len(missing))
-        with connection.cursor() as cur:
-            cur.execute(f"SELECT {quote('level')}, {quote('index')}, hashes FROM {table} WHERE {where}",  # noqa: S608
-                        [v for tk in missing for v in tk])  # fmt: skip
-            for level, index, data in cur.fetchall():
-                data = bytes(data)
-                _tile_cache[(self.log_id, level, index)] = _levels([data[i : i + 32] for i in range(0, len(data), 32)])
+        edge = set()
+        if size is not None:
+            # Tile (t, i) is complete in a tree of ``size`` leaves when it ends at or before ``size``.
+            edge = {(t, i) for t, i in missing if (i + 1) * TILE_WIDTH << (TILE_HEIGHT * t) > size}
+        full = [tk for tk in missing if tk not in edge]
+        self._read(full, sorted(edge))
         while len(_tile_cache) > _CACHE_SIZE:
             _tile_cache.popitem(last=False)
-        for level, index in missing:
+        for level, index in full:
             if (self.log_id, level, index) not in _tile_cache:
                 # The right edge only grows: what is read now stays valid, and a node beyond it makes
                 # ``node`` read the edge again.
                 _edge_cache[(self.log_id, level, index)] = _levels(_edge_hashes(level, index * TILE_WIDTH, TILE_WIDTH))
         while len(_edge_cache) > 64:
             _edge_cache.popitem(last=False)
+
+    def _read(self, full: list[tuple[int, int]], edge: list[tuple[int, int]]) -> None:
+        """One query: the stored full tiles in ``full`` (kind 0), and for each partial tile in ``edge``
+        its level-8t hashes: entry hashes (kind 1) or the roots of the tiles below (kind 2)."""
+        quote = connection.ops.quote_name
+        tile_table, entry_table = LedgerTile._meta.db_table, LedgerEntry._meta.db_table
+        level, index = quote("level"), quote("index")
+        parts, args = [], []
+        if full:
+            where = " OR ".join([f"({level} = %s AND {index} = %s)"] * len(full))
+            parts.append(f"SELECT 0, {level}, {index}, hashes FROM {tile_table} WHERE {where}")  # noqa: S608
+            args += [v for tk in full for v in tk]
+        for t, i in edge:
+            first = i * TILE_WIDTH
+            if t == 0:
+                parts.append(f"SELECT 1, 0, seq, entry_hash FROM {entry_table} WHERE seq >= %s AND seq < %s")  # noqa: S608
+                args += [first, first + TILE_WIDTH]
+            else:
+                parts.append(
+                    f"SELECT 2, {level} + 1, {index}, root FROM {tile_table} "  # noqa: S608
+                    f"WHERE {level} = %s AND {index} >= %s AND {index} < %s"
+                )
+                args += [t - 1, first, first + TILE_WIDTH]
+        if not parts:
+            return
+        with connection.cursor() as cur:
+            cur.execute(" UNION ALL ".join(parts) + " ORDER BY 1, 2, 3", args)
+            rows = cur.fetchall()
+        found: dict[tuple[int, int], list[bytes]] = {tk: [] for tk in edge}
+        for kind, lv, position, data in rows:
+            data = bytes(data)
+            if kind == 0:
+                _tile_cache[(self.log_id, lv, position)] = _levels([data[i : i + 32] for i in range(0, len(data), 32)])
+                continue
+            key = (lv, position // TILE_WIDTH)
+            hashes = found[key]
+            # Only the contiguous prefix counts: a gap in the stored log must not shift later nodes.
+            if len(hashes) == position - key[1] * TILE_WIDTH:
+                hashes.append(data)
+        for key, hashes in found.items():
+            _edge_cache[(self.log_id, *key)] = _levels(hashes)
 
     def _planned(self, proof_fn, *args) -> list[bytes]:
         """Run a proof once on placeholder hashes to learn which nodes it reads, fetch their tiles
@@ -98,7 +139,7 @@ class StoredTree:
             return bytes(32)
 
         proof_fn(record, *args)
-        self.prefetch(needed)
+        self.prefetch(needed, size=args[-1])  # every proof's last argument is the tree size
         return proof_fn(self.node, *args)
 
     def root(self, size: int) -> bytes:

@@ -90,3 +90,37 @@ def test_leaves_refuse_floats_and_unknown_fields():
         encode_leaf({**base, "seq": 1.5})
     with pytest.raises(ValueError, match="keys differ"):
         encode_leaf({**base, "extra": 1})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(ascii_keys, json_values, max_size=6))
+def test_fast_walk_equals_the_full_walk(value):
+    from accountability.ledger.canonical import _clean, normalise
+
+    errors: dict = {}
+    assert _clean(value) == normalise(value, "$", errors)
+    assert not errors
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{"a": 2**53}, {"a": 1.5}, {"": 1}, {1: 2}, {"é": 1}, {"a": "\ud800"}, {"a": object()}, {"a": True}],
+)
+def test_fast_walk_refuses_what_the_full_walk_rejects(value):
+    from accountability.ledger.canonical import _clean, _Refused, normalise
+
+    errors: dict = {}
+    clean = normalise(value, "$", errors)
+    if errors:
+        with pytest.raises(_Refused):
+            _clean(value)
+    else:
+        assert _clean(value) == clean
+
+
+def test_deep_nesting_is_refused_by_both_walks():
+    value: list = []
+    for _ in range(40):
+        value = [value]
+    with pytest.raises(ValidationFailed):
+        canonical_bytes({"deep": value})

@@ -180,3 +180,55 @@ def test_a_failed_verification_is_recorded_and_alerts(log, mailoutbox):
     run = result.run
     assert (run.ok, run.first_bad_seq, run.first_bad_reason) == (False, 5, "missing_entry")
     assert run.chain_integrity < 100
+
+
+def _reports_by_both_feeds():
+    """The same stored rows through ``feed`` one by one and through ``feed_many``."""
+    from accountability.ledger import keys
+    from accountability.ledger.offline.verifier import LogVerifier
+    from accountability.ledger.services.verification import COLUMNS, _Tiles
+
+    rows = [
+        (s, bytes(leaf), bytes(h), None if p is None else bytes(p), None if t is None else bytes(t))
+        for s, leaf, h, p, t in LedgerEntry.objects.order_by("seq").values_list(*COLUMNS)
+    ]
+    checkpoints: dict[int, list[str]] = {}
+    for size, note in Checkpoint.objects.values_list("tree_size", "note"):
+        checkpoints.setdefault(size, []).append(note)
+    reports = []
+    for many in (False, True):
+        verifier = LogVerifier(
+            origin=keys.origin(), verifiers=keys.trusted_verifiers(), checkpoints=checkpoints, tile_fn=_Tiles()
+        )
+        if many:
+            verifier.feed_many(rows[:97])  # in two calls, as chunks arrive
+            verifier.feed_many(rows[97:])
+        else:
+            for s, leaf, h, p, t in rows:
+                verifier.feed(s, leaf, p, t, stored_hash=h)
+        report = verifier.finish(head=(LedgerHead.objects.get().size, bytes(LedgerHead.objects.get().root)))
+        reports.append({k: v for k, v in report.as_dict().items() if k not in ("seconds", "entries_per_second")})
+    return reports
+
+
+@pytest.mark.django_db
+def test_batched_feeding_reports_exactly_what_one_by_one_feeding_reports(log):
+    by_one, by_many = _reports_by_both_feeds()
+    assert by_one == by_many
+    assert by_one["ok"]
+    payload = _column(120, "payload").replace(b"Scored application", b"Approved application")
+    leaf = _column(200, "leaf_bytes").replace(b'"oversight":"audit"', b'"oversight":"full"')
+    with as_dba() as cur:
+        cur.execute("UPDATE ledger_ledgerentry SET payload = %s WHERE seq = 120", [payload])
+        cur.execute(
+            "UPDATE ledger_ledgerentry SET leaf_bytes = %s, entry_hash = %s WHERE seq = 200",
+            [leaf, hashlib.sha256(b"\x00" + leaf).digest()],
+        )
+        cur.execute("UPDATE ledger_ledgerentry SET payload = NULL, payload_salt = NULL WHERE seq = 250")
+        cur.execute("DELETE FROM ledger_ledgerentry WHERE seq = 150")
+        cur.execute("UPDATE ledger_ledgerentry SET seq = 1000000 WHERE seq = 40")
+        cur.execute("UPDATE ledger_ledgerentry SET seq = 40 WHERE seq = 60")
+        cur.execute("UPDATE ledger_ledgerentry SET seq = 60 WHERE seq = 1000000")
+    by_one, by_many = _reports_by_both_feeds()
+    assert {p["reason"] for p in by_one["problems"]} >= {"payload_hash_mismatch", "missing_entry", "seq_mismatch"}
+    assert by_one == by_many
