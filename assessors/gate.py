@@ -117,6 +117,13 @@ def _obj(model_label: str, pk: int, public_id: str, **extra) -> dict:
     return {"id": public_id, "model": model_label, "pk": pk, "admin_url": admin_url(model_label, pk), **extra}
 
 
+def _listing(cond_id: str, kind: str, title: str, citation: str, threshold: dict, found: list, detail: str):
+    """A condition that triggers when its set-based query found objects of the project ("N <detail>")."""
+    return Condition(
+        cond_id, kind, title, citation, threshold, triggered=bool(found), detail=f"{len(found)} {detail}", objects=found
+    )
+
+
 def _from_result(cond: Condition, result, only_failing_subjects: bool = False) -> Condition:
     if result is None or result.status == "not_applicable":
         cond.applicable = result is not None
@@ -175,29 +182,27 @@ def evaluate_gates(engine, results_by_project: dict[int, list]) -> dict[int, Gat
         hours = cfg["critical_incident_sla_hours"]
         found = incidents.get(pid, [])
         conditions.append(
-            Condition(
+            _listing(
                 "GATE-CRITICAL-INCIDENT",
                 "blocking",
                 f"Critical incident unresolved for more than {hours} hours",
                 "Portal SLA; NIST AI 600-1 MG-4.3-001, AI RMF MANAGE 4.3",
                 _threshold("critical_incident_sla_hours", hours, "hours"),
-                triggered=bool(found),
-                detail=f"{len(found)} open critical incident(s) reported more than {hours} h ago",
-                objects=found,
+                found,
+                f"open critical incident(s) reported more than {hours} h ago",
             )
         )
         days = cfg["appeal_assignment_sla_business_days"]
         found = appeals.get(pid, [])
         conditions.append(
-            Condition(
+            _listing(
                 "GATE-APPEAL-ASSIGNMENT",
                 "blocking",
                 f"Appeal submitted without a reviewer for more than {days} business days",
                 "Portal SLA for M-25-21 App. §4(b)(vi) 'timely human review'",
                 _threshold("appeal_assignment_sla_business_days", days, "business days"),
-                triggered=bool(found),
-                detail=f"{len(found)} appeal(s) still without a reviewer after {days} business days",
-                objects=found,
+                found,
+                f"appeal(s) still without a reviewer after {days} business days",
             )
         )
         for check_id in extra_blocking:
@@ -213,29 +218,27 @@ def evaluate_gates(engine, results_by_project: dict[int, list]) -> dict[int, Gat
         days = cfg["reassessment_overdue_warning_days"]
         found = overdue.get(pid, [])
         conditions.append(
-            Condition(
+            _listing(
                 "GATE-REASSESSMENT",
                 "warning",
                 f"Reassessment overdue by more than {days} days",
                 "M-25-21 App. §4(b)(ii)(D) (M2521-IA-02); threshold is portal policy",
                 _threshold("reassessment_overdue_warning_days", days, "days"),
-                triggered=bool(found),
-                detail=f"{len(found)} active reassessment(s) due before {today - dt.timedelta(days=days)}",
-                objects=found,
+                found,
+                f"active reassessment(s) due before {today - dt.timedelta(days=days)}",
             )
         )
         days = cfg["ethics_review_new_use_case_days"]
         found = unreviewed.get(pid, [])
         conditions.append(
-            Condition(
+            _listing(
                 "GATE-ETHICS",
                 "warning",
                 "Ethics review not completed for a new use case",
                 "Portal policy; nearest text: M-25-21 App. §4(b)(ii)(F) independent review",
                 _threshold("ethics_review_new_use_case_days", days, "days"),
-                triggered=bool(found),
-                detail=f"{len(found)} use case(s) registered in the last {days} days without a completed review",
-                objects=found,
+                found,
+                f"use case(s) registered in the last {days} days without a completed review",
             )
         )
         conditions.append(
