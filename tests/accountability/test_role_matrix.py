@@ -9,7 +9,6 @@ from types import SimpleNamespace
 import pytest
 from django.apps import apps
 
-from accountability.exceptions import NotAllowed, NotFound
 from accountability.ledger.selectors import appended_count
 from accountability.models import Membership
 from accountability.services import caio as caio_svc
@@ -26,6 +25,7 @@ from tests.factories import (
     UseCaseFactory,
     UserFactory,
 )
+from tests.role_writes import assert_write_obeys_roles
 
 PERSONAS = [
     "governance_staff",
@@ -197,17 +197,7 @@ def snapshot() -> dict:
 @pytest.mark.parametrize("operation", sorted(WRITES))
 def test_role_matrix(operation, persona_name, world, persona, ledger_count):
     allowed, call = WRITES[operation]
-    actor = persona(persona_name)
-    before, ledger_before = snapshot(), ledger_count()
-    if persona_name in allowed:
-        call(world, actor)
-        assert ledger_count() > ledger_before, "an allowed write records its governance act"
-    else:
-        expected = NotFound if persona_name == "outsider" else NotAllowed
-        with pytest.raises(expected):
-            call(world, actor)
-        assert snapshot() == before
-        assert ledger_count() == ledger_before
+    assert_write_obeys_roles(call, world, persona(persona_name), persona_name, allowed, snapshot, ledger_count)
 
 
 @pytest.mark.django_db

@@ -8,7 +8,7 @@ from functools import cached_property
 
 import pytest
 
-from accountability.exceptions import NotAllowed, NotFound
+from accountability.exceptions import NotAllowed
 from accountability.models import Membership
 from accountability.services import evidence_cards as cards
 from accountability.services import evidence_feedback as feedback
@@ -18,6 +18,7 @@ from accountability.services import evidence_tracing as tracing
 from accountability.services import evidence_waivers as waivers
 from tests.accountability.test_role_matrix import PERSONAS, snapshot
 from tests.factories import CAIODesignationFactory, UseCaseFactory, UserFactory
+from tests.role_writes import assert_write_obeys_roles
 
 from .factories import (
     COMPLETE_IMPACT,
@@ -377,18 +378,8 @@ def _prepared(operation, world):
 @pytest.mark.parametrize("operation", sorted(WRITES))
 def test_role_matrix(operation, persona_name, world, persona, ledger_count):
     allowed = WRITES[operation][0]
-    actor = persona(persona_name)
     call = _prepared(operation, world)
-    before, ledger_before = snapshot(), ledger_count()
-    if persona_name in allowed:
-        call(world, actor)
-        assert ledger_count() > ledger_before, "an allowed write records its governance act"
-    else:
-        expected = NotFound if persona_name == "outsider" else NotAllowed
-        with pytest.raises(expected):
-            call(world, actor)
-        assert snapshot() == before
-        assert ledger_count() == ledger_before
+    assert_write_obeys_roles(call, world, persona(persona_name), persona_name, allowed, snapshot, ledger_count)
 
 
 @pytest.mark.django_db
