@@ -8,6 +8,8 @@ import datetime as dt
 import pytest
 import time_machine
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accountability.exceptions import NotAllowed, ValidationFailed
 from accountability.models import CorrectiveAction, Incident, IncidentEvent, Notification, WebhookDelivery
@@ -198,6 +200,28 @@ def test_batches_are_taken_project_by_project_with_one_ledger_entry_each(project
         ("incident.sla_breach", "proj-123"),
     ]
     assert Incident.objects.filter(sla_breached_at__isnull=False).count() == 5
+
+
+def test_a_batch_takes_whole_projects_with_one_ledger_entry_per_project(project, responder_user, sla_actor):
+    other = ProjectFactory(key="proj-777")
+    incidents = [IncidentFactory(project=p, breached=True) for p in (project, other, project, other, project)]
+    before = len(ledger_entries())
+    with CaptureQueriesContext(connection) as queries:
+        assert incident_sla_sweep(actor=sla_actor).sla_breached == 5
+    # Both projects fit one batch: one UPDATE of the incidents, one ledger entry per project.
+    updates = [q["sql"] for q in queries.captured_queries if 'UPDATE "accountability_incident"' in q["sql"]]
+    assert len(updates) == 1
+    entries = ledger_entries()[before:]
+    assert [(e["type"], e["project"]) for e in entries] == [
+        ("incident.sla_breach", "proj-123"),
+        ("incident.sla_breach", "proj-777"),
+    ]
+    # Each incident's timeline row cites its own project's entry.
+    entry_of = {e["project"]: e["id"] for e in entries}
+    events = IncidentEvent.objects.filter(kind=IncidentEvent.Kind.SLA_BREACHED).select_related("incident__project")
+    assert sorted((ev.incident_id, ev.ledger_entry_id) for ev in events) == sorted(
+        (i.pk, entry_of[i.project.key]) for i in incidents
+    )
 
 
 def test_webhook_deliveries_are_created_once_per_breach(project, responder_user, sla_actor, settings):
