@@ -11,7 +11,6 @@ from django.db import connection
 from .models import LedgerEntry, LedgerTile
 from .offline import merkle
 from .offline.formats import TILE_HEIGHT, TILE_WIDTH
-from .store import execute
 
 _CACHE_SIZE = 2048  # full tiles never change, so their interior levels can be cached indefinitely
 _tile_cache: OrderedDict[tuple[bytes, int, int], list[list[bytes]]] = OrderedDict()
@@ -118,9 +117,9 @@ class StoredTree:
                 args += [t - 1, first, first + TILE_WIDTH]
         if not parts:
             return
-        # The driver's own cursor: on PostgreSQL parameters travel apart and psycopg prepares a query
-        # text it has seen a few times, so the server stops re-planning the same proof shape.
-        rows = execute(" UNION ALL ".join(parts) + " ORDER BY 1, 2, 3", args, fetch="all")
+        with connection.cursor() as cur:
+            cur.execute(" UNION ALL ".join(parts) + " ORDER BY 1, 2, 3", args)
+            rows = cur.fetchall()
         found: dict[tuple[int, int], list[bytes]] = {tk: [] for tk in edge}
         for kind, lv, position, data in rows:
             data = bytes(data)
