@@ -268,62 +268,109 @@ class LogVerifier:
 
     def feed_many(self, rows) -> None:
         """``feed`` for (seq, leaf, stored_hash, payload, salt) rows in order. An entry that passes every
-        check is accounted for here with the work of ``feed`` (and of the compact range's append)
-        inlined on local variables; anything else (a gap, a bad hash, a missing payload, a purge
-        record, a pending chain break) goes through ``feed`` itself, with the state written back
-        first, so the outcome and the problems reported are exactly those of ``feed``."""
-        sha256, b64, domain = _sha256, _b64, _sha256(PAYLOAD_DOMAIN)
+        check is accounted for here with the checks of ``feed`` inlined on local variables, and its hash
+        joins a run that ``_grow`` adds to the tree a tile at a time; anything else (a gap, a bad hash, a
+        missing payload, a purge record, a pending chain break) goes through ``feed`` itself, with the
+        state written back first, so the outcome and the problems reported are exactly those of
+        ``feed``."""
+        # Pre-seeded hash objects are copied rather than created: in OpenSSL 3 setting up a digest
+        # costs about as much as hashing a 500-byte leaf.
+        leaf_seed, payload_seed, b64 = _sha256(b"\x00"), _sha256(PAYLOAD_DOMAIN), _b64
         checkpoints, log_field, purge = self.checkpoints, self._log_field, _PURGE
-        rng, on_complete, tiles = self.range, self._node_completed, self._tiles_usable
-        stack = rng.hashes
         size, prev, prev_leaf, checked = self.size, self.prev, self._prev_leaf, self.checked
         fast = prev is not None and self._pending_break is None and self._tree_valid
+        prev64 = b64(prev, newline=False) if fast else b""
+        run: list[bytes] = []  # hashes of checked entries not yet in the tree
         for seq, leaf, stored, payload, salt in rows:
             if fast and seq == size and payload is not None and salt is not None:
-                h = sha256(b"\x00" + leaf).digest()
-                ph = domain.copy()
-                ph.update(salt)
-                ph.update(payload)
+                hasher = leaf_seed.copy()
+                hasher.update(leaf)
+                h = hasher.digest()
+                hasher = payload_seed.copy()
+                hasher.update(salt)
+                hasher.update(payload)
+                h64 = b64(h, newline=False)
                 seq_field = b'"seq":%d,"type":"' % seq
-                at = leaf.find(seq_field)
-                ok = (
+                # From the end: the field sits near it (only "type" and "v" sort after it), and it can
+                # occur only once (a link's seq is followed by '}'), so this finds what find() finds.
+                at = leaf.rfind(seq_field)
+                if (
                     at >= 0
                     and (stored is None or stored == h)
-                    and (b'"prev":"' + b64(prev, newline=False) + b'"') in leaf
+                    # Sorted keys put "prev" right after "payload_hash", so one search checks both (a
+                    # leaf laid out otherwise fails here and ``feed`` checks each field on its own).
+                    and (b'"payload_hash":"%s","prev":"%s"' % (b64(hasher.digest(), newline=False), prev64)) in leaf
                     and log_field in leaf
-                    and (b'"payload_hash":"' + b64(ph.digest(), newline=False) + b'"') in leaf
                     # the leaf's own type follows its seq (sorted keys); purge records take the full path
                     and not (leaf.startswith(b'governance"', at + len(seq_field)) and purge in bytes(payload))
-                )
-                if ok:
+                ):
                     checked += 1
-                    prev, prev_leaf = h, leaf
+                    prev, prev64, prev_leaf = h, h64, leaf
                     size += 1
-                    # CompactRange.append: each trailing 1-bit of the old size merges a subtree.
-                    stack.append(h)
-                    n, level = seq, 0
-                    while n & 1:
-                        right = stack.pop()
-                        node = sha256(b"\x01" + stack.pop() + right).digest()
-                        stack.append(node)
-                        n >>= 1
-                        level += 1
-                        if not level & 7:  # only tile boundaries concern the verifier's callback
-                            on_complete(level, n, node)
-                    rng.size = size
-                    if tiles:
-                        buf = self._tile_buf[0]
-                        buf.append(h)
-                        if len(buf) == TILE_WIDTH:
-                            self._tile_full(0)
+                    run.append(h)
                     if size in checkpoints:
+                        self._grow(run)
+                        run = []
                         self._check_checkpoints_at(size)
                     continue
+            if run:
+                self._grow(run)
+                run = []
             self.size, self.prev, self._prev_leaf, self.checked = size, prev, prev_leaf, checked
             self.feed(seq, leaf, payload, salt, stored_hash=stored)
             size, prev, prev_leaf, checked = self.size, self.prev, self._prev_leaf, self.checked
             fast = prev is not None and self._pending_break is None and self._tree_valid
+            prev64 = b64(prev, newline=False) if fast else b""
+        if run:
+            self._grow(run)
         self.size, self.prev, self._prev_leaf, self.checked = size, prev, prev_leaf, checked
+
+    def _grow(self, hashes: list[bytes]) -> None:
+        """Append checked leaf hashes to the tree (and the level-0 tile being filled), exactly as
+        ``CompactRange.append`` and ``feed`` would one by one, but a whole aligned tile at a time where
+        one fits: its 255 interior nodes are hashed level by level, and the compact range only sees the
+        tile's root, merged as a level-8 subtree. The callbacks run in the same order with the same
+        arguments (interior levels 1-7 of a tile have none)."""
+        rng, on_complete, tiles, sha256 = self.range, self._node_completed, self._tiles_usable, _sha256
+        stack, size, i, total = rng.hashes, rng.size, 0, len(hashes)
+        while i < total:
+            if not size & (TILE_WIDTH - 1) and total - i >= TILE_WIDTH:
+                level = hashes[i : i + TILE_WIDTH]
+                leaves = level
+                while len(level) > 1:
+                    pairs = iter(level)  # zipped with itself: consecutive (left, right) pairs
+                    level = [sha256(b"\x01" + a + b).digest() for a, b in zip(pairs, pairs, strict=True)]
+                node, n, height = level[0], size >> TILE_HEIGHT, TILE_HEIGHT
+                stack.append(node)
+                size += TILE_WIDTH
+                i += TILE_WIDTH
+                rng.size = size
+                on_complete(height, n, node)
+            else:
+                leaves = None
+                node = hashes[i]
+                stack.append(node)
+                n, height = size, 0
+                size += 1
+                i += 1
+                rng.size = size
+            # CompactRange.append: each trailing 1-bit of the old size merges a subtree.
+            while n & 1:
+                right = stack.pop()
+                node = sha256(b"\x01" + stack[-1] + right).digest()
+                stack[-1] = node
+                n >>= 1
+                height += 1
+                if not height & 7:  # only tile boundaries concern the verifier's callback
+                    on_complete(height, n, node)
+            if tiles:
+                buf = self._tile_buf[0]
+                if leaves is None:
+                    buf.append(hashes[i - 1])
+                else:
+                    buf.extend(leaves)
+                if len(buf) == TILE_WIDTH:
+                    self._tile_full(0)
 
     def _chain_link(self, seq: int, ok: bool, leaf: bytes) -> None:
         """Attribute a broken link to the altered entry: if only the link into ``seq`` is broken, the

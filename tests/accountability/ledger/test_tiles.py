@@ -115,3 +115,42 @@ def test_level_one_tiles_are_built_from_level_zero_roots():
             assert merkle.verify_inclusion(index, n, hashes[index], proof, memory.root(n))
     assert stored.consistency_proof(1000, size) == memory.consistency_proof(1000, size)
     assert stored.compact_range(size).root() == memory.root()
+
+
+@pytest.mark.django_db
+def test_an_entrys_proof_reads_the_checkpoint_and_the_log_id_together(
+    project, grant, integrate, settings, django_assert_num_queries
+):
+    """``entry_inclusion`` gets the genesis hash (the tile cache's key) with the checkpoint; its proofs,
+    cold or from the cache, equal the in-memory tree's and verify against the signed root, at the
+    latest checkpoint and at an earlier one."""
+    from accountability.ledger import tiles
+    from accountability.ledger.models import Checkpoint
+    from accountability.ledger.selectors import entry_inclusion
+
+    settings.ICDEV_LEDGER_CHECKPOINT_INTERVAL = 0  # sign whenever the log grows
+    for n in range(298):
+        append_entry(**action_entry(n))
+        if n == 254:
+            integrate()  # a checkpoint at 257, just past the first full tile
+    integrate()
+    hashes = [bytes(h) for h in LedgerEntry.objects.order_by("seq").values_list("entry_hash", flat=True)]
+    memory = merkle.MemoryTree(hashes)
+    sizes = sorted(Checkpoint.objects.values_list("tree_size", flat=True))
+    assert sizes[-1] == len(hashes) == 300
+    assert 257 in sizes
+    for size in (None, 257):
+        n = size or sizes[-1]
+        for seq in sorted({0, 1, 255, 256, n // 2, n - 1}):
+            entry = LedgerEntry.objects.get(seq=seq)
+            tiles.clear_cache()
+            cold = entry_inclusion(entry, size)
+            with django_assert_num_queries(1):  # the tiles are cached: only the checkpoint is read
+                warm = entry_inclusion(entry, size)
+            for inclusion in (cold, warm):
+                assert inclusion.checkpoint.tree_size == n
+                assert bytes(inclusion.checkpoint.log_id) == hashes[0]
+                assert bytes(inclusion.checkpoint.root) == memory.root(n)
+                assert inclusion.path == memory.inclusion_proof(seq, n)
+                assert merkle.verify_inclusion(seq, n, hashes[seq], inclusion.path, memory.root(n))
+    assert StoredTree(log_id=hashes[0]).inclusion_proof(7, 300) == StoredTree().inclusion_proof(7, 300)
