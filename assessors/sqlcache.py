@@ -7,7 +7,9 @@ between audits (the project id) and re-executed with the real values; Django's c
 the rows into Python values, so SQLite and PostgreSQL read alike.
 
 On PostgreSQL the queries an audit knows it needs are sent together (``rows_many``): one round trip for
-the whole batch instead of one per query, which is most of what a small audit waits for.
+the whole batch instead of one per query, which is most of what a small audit waits for; for one project
+they are also prepared once per database session (``assessors.prepared``), so PostgreSQL stops planning
+them again for every audit.
 """
 
 from __future__ import annotations
@@ -16,11 +18,25 @@ import datetime as dt
 from collections import OrderedDict
 from collections.abc import Callable
 
-from django.db import connections
+from django.db import ProgrammingError, connections
 
-SENTINEL_PROJECT = -987_654_321  # never a primary key
+from . import prepared
+
+SENTINEL_PROJECT = prepared.SENTINEL_PROJECT  # never a primary key
 _MAX_ENTRIES = 512
-_CACHE: OrderedDict[tuple, tuple] = OrderedDict()
+_CACHE: OrderedDict[tuple, Compiled] = OrderedDict()
+
+
+class Compiled:
+    """One compiled values() query: its database, SQL and parameters (sentinels included), column names,
+    the converters Django would apply, and what ``prepared`` keeps about it."""
+
+    __slots__ = ("alias", "converters", "names", "params", "sql", "statement", "template")
+
+    def __init__(self, alias: str, converters, sql: str, params: tuple, names: list[str]):
+        self.alias, self.converters, self.sql, self.params, self.names = alias, converters, sql, params, names
+        self.statement = prepared.new_name()
+        self.template = prepared.UNKNOWN
 
 
 def rows(key: tuple | None, build: Callable, substitutions: dict | None = None) -> list[dict]:
@@ -31,14 +47,13 @@ def rows(key: tuple | None, build: Callable, substitutions: dict | None = None) 
     return _run(_entry(key, build), substitutions)
 
 
-def _run(entry: tuple, substitutions: dict | None) -> list[dict]:
+def _run(entry: Compiled, substitutions: dict | None) -> list[dict]:
     """Execute one compiled entry with this call's values."""
-    alias, _compiler, sql, params, _names = entry
-    connection = connections[alias]
+    connection = connections[entry.alias]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             _fast_timestamps(connection, cursor)
-        cursor.execute(sql, _bind(params, substitutions))
+        cursor.execute(entry.sql, _bind(entry.params, substitutions))
         fetched = cursor.fetchall()
     return _decode(entry, fetched)
 
@@ -51,34 +66,51 @@ def rows_many(requests: list[tuple[tuple | None, Callable]], substitutions: dict
     for key, build in requests:
         entry = _cached(key)
         found.append((key, entry, build() if entry is None else None))
-    if len(found) < 2 or not _batchable({entry[0] if entry else qs.db for _k, entry, qs in found}):
+    if len(found) < 2 or not _batchable({entry.alias if entry else qs.db for _k, entry, qs in found}):
         return [
             _run(entry, substitutions) if entry else rows(key, lambda q=qs: q, substitutions)
             for key, entry, qs in found
         ]
     entries = [entry or _compiled(key, qs) for key, entry, qs in found]
-    connection = connections[entries[0][0]]
+    reusable = [key is not None for key, _e, _q in found]  # only cached entries are worth preparing
+    connection = connections[entries[0].alias]
+    try:
+        return _run_batch(connection, entries, reusable, substitutions)
+    except ProgrammingError as exc:
+        # The session lost (or already had) a statement it was thought to have, e.g. after DISCARD ALL:
+        # outside a transaction the batch can simply run again, preparing everything under new names.
+        if connection.in_atomic_block or not prepared.lost_track(exc):
+            raise
+        return _run_batch(connection, entries, reusable, substitutions)
+
+
+def _run_batch(connection, entries: list[Compiled], reusable: list[bool], substitutions: dict | None) -> list:
+    """One round trip for all ``entries``; their rows, decoded, in order."""
     with connection.cursor() as cursor:
         raw = cursor.cursor
         _fast_timestamps(connection, cursor)
-        statements = [raw.mogrify(sql, _bind(params, substitutions)) for _a, _c, sql, params, _n in entries]
-        cursor.execute(";\n".join(statements))  # no parameters left: psycopg sends it as it is
-        out = []
-        for i, entry in enumerate(entries):
-            if i:
+        batch = prepared.Batch(raw, substitutions)
+        for entry, reuse in zip(entries, reusable, strict=True):
+            batch.add(entry, _bind(entry.params, substitutions), reuse)
+        with batch:
+            cursor.execute(batch.sql())  # no parameters left: psycopg sends it as it is
+        out, current = [], 0
+        for index, entry in zip(batch.rows, entries, strict=True):
+            for _ in range(index - current):  # past the results without rows (PREPARE, DEALLOCATE)
                 raw.nextset()
+            current = index
             out.append(_decode(entry, raw.fetchall()))
     return out
 
 
-def _cached(key: tuple | None) -> tuple | None:
+def _cached(key: tuple | None) -> Compiled | None:
     entry = _CACHE.get(key) if key is not None else None
     if entry is not None:
         _CACHE.move_to_end(key)
     return entry
 
 
-def _compiled(key: tuple | None, qs) -> tuple:
+def _compiled(key: tuple | None, qs) -> Compiled:
     return _entry(key, lambda: qs) if key is not None else _compile(qs)
 
 
@@ -97,7 +129,7 @@ def _batchable(aliases: set[str]) -> bool:
     return connection.vendor == "postgresql" and not server_binding
 
 
-def _entry(key: tuple, build: Callable) -> tuple:
+def _entry(key: tuple, build: Callable) -> Compiled:
     """The compiled entry of ``key`` (compiling ``build()`` the first time)."""
     entry = _CACHE.get(key)
     if entry is None:
@@ -110,8 +142,8 @@ def _entry(key: tuple, build: Callable) -> tuple:
     return entry
 
 
-def _compile(qs) -> tuple:
-    """(alias, converters, sql, params, column names) of a values() queryset."""
+def _compile(qs) -> Compiled:
+    """A values() queryset, compiled."""
     compiler = qs.query.get_compiler(qs.db)
     sql, params = compiler.as_sql()
     query = qs.query  # the column names in the order Django's ValuesIterable uses
@@ -128,7 +160,7 @@ def _compile(qs) -> tuple:
             for i, c in converters.items()
             if fields[i].output_field.get_internal_type() in ("JSONField", "DecimalField")
         }
-    return (qs.db, (compiler, converters) if converters else None, sql, tuple(params), names)
+    return Compiled(qs.db, (compiler, converters) if converters else None, sql, tuple(params), names)
 
 
 def _bind(params: tuple, substitutions: dict | None) -> list:
@@ -136,11 +168,11 @@ def _bind(params: tuple, substitutions: dict | None) -> list:
     return [subs.get(p, p) if _hashable(p) else p for p in params]
 
 
-def _decode(entry: tuple, fetched: list) -> list[dict]:
-    _alias, compiler, _sql, _params, names = entry
-    if compiler is not None:  # some column needs Django's converter (JSON, or any value on SQLite)
-        compiler, converters = compiler
+def _decode(entry: Compiled, fetched: list) -> list[dict]:
+    if entry.converters is not None:  # some column needs Django's converter (JSON, or any value on SQLite)
+        compiler, converters = entry.converters
         fetched = compiler.apply_converters(fetched, converters)
+    names = entry.names
     return [dict(zip(names, row, strict=True)) for row in fetched]
 
 
