@@ -389,17 +389,18 @@ def _overdue_reassessments(engine, days: int) -> dict[int, list[dict]]:
 def _new_use_cases_query(engine, days: int) -> tuple:
     # "New" counts from the start of the day N days ago, so the query is the same all day long.
     since = timezone.make_aware(dt.datetime.combine(engine.today - dt.timedelta(days=days), dt.time.min))
-    completed = EthicsReview.objects.filter(status=EthicsReview.Status.COMPLETED, use_case=OuterRef("pk"))
-    return (
-        ("gate", "new_use_cases", since),
-        lambda ids: (
+
+    def build(ids):  # a queryset is built only when the compiled SQL is not cached yet
+        completed = EthicsReview.objects.filter(status=EthicsReview.Status.COMPLETED, use_case=OuterRef("pk"))
+        return (
             restrict(AIUseCase.objects.all(), AIUseCase, ids)
             .filter(~Q(stage=AIUseCase.Stage.RETIRED), created_at__gte=since)
             .exclude(Exists(completed))
             .order_by("created_at")
             .values("pk", "project", "name", "created_at")
-        ),
-    )
+        )
+
+    return ("gate", "new_use_cases", since), build
 
 
 def _new_use_cases_without_ethics(engine, days: int) -> dict[int, list[dict]]:

@@ -44,7 +44,16 @@ def rows(key: tuple | None, build: Callable, substitutions: dict | None = None) 
     ``substitutions`` maps sentinel parameter values used by ``build`` to the values of this call."""
     if key is None:
         return list(build())
-    return _run(_entry(key, build), substitutions)
+    return rows_many([(key, build)], substitutions)[0]
+
+
+def _one(key: tuple | None, entry: Compiled | None, qs, substitutions: dict | None) -> list[dict]:
+    """One request on its own: cached (compiled now if needed) or, without a key, through the ORM."""
+    if entry is None:
+        if key is None:
+            return list(qs)
+        entry = _entry(key, lambda: qs)
+    return _run(entry, substitutions)
 
 
 def _run(entry: Compiled, substitutions: dict | None) -> list[dict]:
@@ -60,17 +69,17 @@ def _run(entry: Compiled, substitutions: dict | None) -> list[dict]:
 
 def rows_many(requests: list[tuple[tuple | None, Callable]], substitutions: dict | None = None) -> list[list[dict]]:
     """``rows`` of each (key, build) request, in order. On PostgreSQL they travel as one multi-statement
-    query (simple protocol, parameters bound client-side as Django does anyway); elsewhere one by one."""
+    query (simple protocol, parameters bound client-side as Django does anyway; a lone query too, so it
+    is prepared like the others); elsewhere one by one."""
     # Each request as its compiled entry when cached, else as its queryset (built once).
     found = []
     for key, build in requests:
         entry = _cached(key)
         found.append((key, entry, build() if entry is None else None))
-    if len(found) < 2 or not _batchable({entry.alias if entry else qs.db for _k, entry, qs in found}):
-        return [
-            _run(entry, substitutions) if entry else rows(key, lambda q=qs: q, substitutions)
-            for key, entry, qs in found
-        ]
+    if not found:
+        return []
+    if not _batchable({entry.alias if entry else qs.db for _k, entry, qs in found}):
+        return [_one(key, entry, qs, substitutions) for key, entry, qs in found]
     entries = [entry or _compiled(key, qs) for key, entry, qs in found]
     reusable = [key is not None for key, _e, _q in found]  # only cached entries are worth preparing
     connection = connections[entries[0].alias]

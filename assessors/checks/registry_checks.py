@@ -85,9 +85,15 @@ class _View:
         return str(dict(self._model._meta.get_field("status").choices)[self.status])
 
 
-def _values(model, key: tuple, q: Q, fields: tuple[str, ...]) -> tuple:
-    """(key, build) of one cached values() query over the audited projects, in pk order."""
-    return key, lambda ids: restrict(model.objects.filter(q), model, ids).order_by("pk").values(*fields)
+def _values(model, key: tuple, q, fields: tuple[str, ...]) -> tuple:
+    """(key, build) of one cached values() query over the audited projects, in pk order; ``q`` is a Q or
+    a function returning one (called only when the SQL is compiled)."""
+    return (
+        key,
+        lambda ids: (
+            restrict(model.objects.filter(q() if callable(q) else q), model, ids).order_by("pk").values(*fields)
+        ),
+    )
 
 
 def _views(rc, model, query: tuple) -> list[_View]:
@@ -193,12 +199,15 @@ def _valid_waived(rc) -> set[tuple[int, str]]:
 
 def _declared_practices(rc) -> tuple:
     """(key, build) of the declared minimum practices of the check's subjects."""
-    # The JSON column is read here, for the subjects only, rather than for every use case of the audit.
-    wanted = Q(pk__in=AIUseCase.objects.filter(rc.subject_q).values("pk")) if rc.subject_q is not None else Q()
-    return (
-        ("ev", "practices", rc.check.id),
-        lambda ids: restrict(AIUseCase.objects.filter(wanted), AIUseCase, ids).values("pk", "minimum_practices"),
-    )
+    subject_q = rc.subject_q
+
+    # Built only when the compiled SQL is not cached yet (a queryset costs more than running the query).
+    def build(ids):
+        # The JSON column is read here, for the subjects only, rather than for every use case of the audit.
+        wanted = Q(pk__in=AIUseCase.objects.filter(subject_q).values("pk")) if subject_q is not None else Q()
+        return restrict(AIUseCase.objects.filter(wanted), AIUseCase, ids).values("pk", "minimum_practices")
+
+    return ("ev", "practices", rc.check.id), build
 
 
 @evaluator(
@@ -237,9 +246,14 @@ def minimum_practices(rc, subjects, rule, path):
 
 def _assessments(rc, rule) -> tuple:
     """(key, build) of the current impact assessments of the check's subjects."""
-    wanted = ~Q(status=ImpactAssessment.Status.SUPERSEDED)
-    if rc.subject_q is not None:  # only the subjects' assessments (e.g. high-impact use cases)
-        wanted &= Q(use_case__in=AIUseCase.objects.filter(rc.subject_q).values("pk"))
+    subject_q = rc.subject_q
+
+    def wanted() -> Q:
+        q = ~Q(status=ImpactAssessment.Status.SUPERSEDED)
+        if subject_q is not None:  # only the subjects' assessments (e.g. high-impact use cases)
+            q &= Q(use_case__in=AIUseCase.objects.filter(subject_q).values("pk"))
+        return q
+
     return _values(ImpactAssessment, ("ev", "impact", rc.check.id), wanted, IMPACT_FIELDS)
 
 
