@@ -18,7 +18,8 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True), pyt
 
 
 def audit(project) -> tuple[dict, list[list[str]]]:
-    """The report of a one-project audit, and the statements of each batched query it sent."""
+    """The report of a one-project audit, and the statements of each query it sent through prepared
+    statements: the shared batch first, then the samples of the rows behind failures."""
     with CaptureQueriesContext(connection) as ctx:
         report = svc.audit_evaluate(actor=SYSTEM, project=project)
     batches = [q["sql"].split(";\n") for q in ctx.captured_queries if "EXECUTE icdev_q" in q["sql"]]
@@ -29,17 +30,23 @@ def verbs(statements: list[str]) -> list[str]:
     return sorted({s.split(" ", 1)[0] for s in statements})
 
 
+def executes(statements: list[str]) -> list[str]:
+    return [s for s in statements if s.startswith("EXECUTE ")]
+
+
 def test_queries_are_prepared_once_per_session_and_read_alike_for_every_project(monkeypatch):
     busy, quiet = ProjectFactory(), ProjectFactory()
     populate(busy, 2)
     populate(quiet, 1)
-    first, [prepared_batch] = audit(busy)
-    again, [executed] = audit(busy)
-    other, [other_batch] = audit(quiet)
+    first, [prepared_batch, *first_samples] = audit(busy)
+    again, [executed, *samples] = audit(busy)
+    other, [other_batch, *_] = audit(quiet)
     assert verbs(prepared_batch) == ["EXECUTE", "PREPARE"]
     assert sum(s.startswith("PREPARE ") for s in prepared_batch) == len(executed)
     assert verbs(executed) == verbs(other_batch) == ["EXECUTE"]
     assert len(other_batch) == len(executed)
+    assert [verbs(s) for s in first_samples] == [["EXECUTE", "PREPARE"]] * len(samples)
+    assert samples == [executes(s) for s in first_samples]
     assert again == first
     # Query by query, as on SQLite: the same reports.
     monkeypatch.setattr(sqlcache, "_batchable", lambda aliases: False)
@@ -53,9 +60,9 @@ def test_a_session_that_lost_its_statements_prepares_them_again():
     first, _ = audit(project)
     with connection.cursor() as cursor:
         cursor.execute("DEALLOCATE ALL")  # what a connection pool's reset does
-    again, [failed, retried] = audit(project)
+    again, [failed, retried, *samples] = audit(project)
     assert verbs(failed) == ["EXECUTE"]
     assert sum(s.startswith("PREPARE ") for s in retried) == len(failed)
     assert again == first
     # From then on the new statements are only executed.
-    assert audit(project) == (first, [[s for s in retried if s.startswith("EXECUTE ")]])
+    assert audit(project) == (first, [executes(retried), *map(executes, samples)])
