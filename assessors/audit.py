@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from .catalogue import SEVERITY_RANK, Catalogue, Check
 from .engine import Engine, ProjectInfo, Result
-from .gate import GateDecision, evaluate_gates
+from .gate import GateDecision, evaluate_gates, gate_queries
 
 STATUS_RANK = {"fail": 0, "partial": 1, "pass": 2}
 RANK_STATUS = {0: "fail", 1: "partial", 2: "pass"}
@@ -226,6 +226,9 @@ def build_reports(
 
 def _build_reports(engine, checks, complete, frameworks, check_ids, on_result) -> dict[int, AuditReport]:
     """``build_reports`` with the collector paused."""
+    if complete:  # the gate's queries travel with the checks' own
+        for key, build in gate_queries(engine):
+            engine.prefetch(key, build)
     results = engine.evaluate(checks, on_result=on_result)
     by_project: dict[int, list[Result]] = defaultdict(list)
     for r in results:

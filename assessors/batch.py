@@ -3,7 +3,8 @@ rows of each check, and capped samples of the rows behind a failure.
 
 One audit runs one grouped query per (model, link) that any check reads, one query per subject model,
 and at most one sample query per rule that found something to show, so the number of queries is
-bounded by the catalogue, never by the number of rows or projects.
+bounded by the catalogue, never by the number of rows or projects. The grouped and subject queries are
+handed to the engine as requests (``pending``) so that they travel together with the evaluators' own.
 """
 
 from __future__ import annotations
@@ -43,6 +44,13 @@ class CachedScope:
     def rows(self, key: tuple, build) -> list[dict]:
         return sqlcache.rows(None if self.prefix is None else (*self.prefix, *key), build, self.subs)
 
+    def run_all(self, requests: list[tuple]) -> None:
+        """Run (key, build, receive) requests together (one round trip on PostgreSQL); ``receive`` takes
+        each one's rows."""
+        keyed = [(None if self.prefix is None else (*self.prefix, *key), build) for key, build, _r in requests]
+        for (_key, _build, receive), found in zip(requests, sqlcache.rows_many(keyed, self.subs), strict=True):
+            receive(found)
+
 
 class Batch:
     """Grouped conditional aggregates: each check adds annotations; each group runs as one query."""
@@ -67,6 +75,11 @@ class Batch:
         return key, name
 
     def run(self) -> None:
+        self.scope.run_all(self.pending())
+
+    def pending(self) -> list[tuple]:
+        """(key, build, receive) of each group not fetched yet."""
+        requests = []
         for key, columns in self.groups.items():
             if key in self.results:
                 continue
@@ -76,9 +89,12 @@ class Batch:
             def build(model=model, link=link, columns=columns, ids=ids):
                 return restrict(model.objects.all(), model, ids).order_by().values(link).annotate(**columns)
 
-            rows = self.scope.rows(("batch", model._meta.label, link, tuple(columns)), build)
-            self.results[key] = {row[link]: row for row in rows}
-            self.queries += 1
+            def receive(rows, key=key, link=link):
+                self.results[key] = {row[link]: row for row in rows}
+                self.queries += 1
+
+            requests.append((("batch", model._meta.label, link, tuple(columns)), build, receive))
+        return requests
 
     def get(self, handle: tuple, group_value, default=None):
         key, name = handle
@@ -121,6 +137,11 @@ class SubjectStore:
         return name
 
     def run(self) -> None:
+        self.scope.run_all(self.pending())
+
+    def pending(self) -> list[tuple]:
+        """(key, build, receive) of each subject model not fetched yet."""
+        requests = []
         for entry in self.models.values():
             if entry.rows is not None:
                 continue
@@ -131,9 +152,13 @@ class SubjectStore:
                 exprs = {name: ExpressionWrapper(q, output_field=BooleanField()) for name, q in flags.items()}
                 return qs.values("pk", *fields, project_ref=F(project_path(model)), **exprs)
 
+            def receive(rows, entry=entry):
+                entry.rows = rows
+                self.queries += 1
+
             key = ("subjects", model._meta.label, tuple(fields), tuple(entry.flags))
-            entry.rows = self.scope.rows(key, build)
-            self.queries += 1
+            requests.append((key, build, receive))
+        return requests
 
     def rows(self, model) -> list[dict]:
         return self._entry(model).rows or []

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from django.apps import apps
+from django.db import router
 from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -24,6 +25,7 @@ from django.utils import timezone
 from accountability.config import policy
 from accountability.models import Project
 
+from . import sqlcache
 from .batch import Batch, CachedScope, SubjectModel, SubjectStore, sample
 from .catalogue import Catalogue, Check
 from .checks import base
@@ -111,12 +113,20 @@ class RuleContext:
 
     def param(self, rule: dict, name: str, path: str, default=None):
         """A parameter of the rule (or its ``params``), resolved from its value or the policy file."""
-        spec = rule.get(name) if isinstance(rule.get(name), dict) else rule.get("params", {}).get(name)
+        spec = _param_spec(rule, name)
         if spec is None:
             return default
         value = spec["value"] if "value" in spec else _policy_value(spec["policy"])
         self.log.record(f"{path}.{name}" if path else name, value, spec)
         return value
+
+    def peek(self, rule: dict, name: str, default=None):
+        """A parameter's value without logging it: for naming queries before the rule is judged (judge
+        logs it, in its own order, when it reads it)."""
+        spec = _param_spec(rule, name)
+        if spec is None:
+            return default
+        return spec["value"] if "value" in spec else _policy_value(spec["policy"])
 
     def date_param(self, rule: dict, name: str, path: str) -> dt.date:
         value = self.param(rule, name, path)
@@ -137,6 +147,20 @@ class RuleContext:
         """The rows behind failing subjects (capped), for the evidence."""
         self.engine.sample_queries += 1
         return sample(self.batch.scope, ("sample", self.check.id, path), model, link, q, order_by, keys)
+
+
+def _param_spec(rule: dict, name: str) -> dict | None:
+    return rule.get(name) if isinstance(rule.get(name), dict) else rule.get("params", {}).get(name)
+
+
+def _python_rules(rule: dict):
+    """The named-evaluator rules of a rule tree (inside all_of, any_of and deadline too)."""
+    if rule["type"] == "python":
+        yield rule
+    for sub in rule.get("rules", ()):
+        yield from _python_rules(sub)
+    if isinstance(rule.get("rule"), dict):
+        yield from _python_rules(rule["rule"])
 
 
 def _policy_value(dotted: str):
@@ -188,12 +212,26 @@ class Engine:
         self._identities: dict[tuple[str, int], dict] = {}
         self.projects: dict[int, ProjectInfo] = {}
         self._framework_flags: dict[str, str | tuple] = {}
+        # Queries asked for ahead (evaluators', the gate's) and their rows once fetched; only where they
+        # can share the shared queries' round trip, so elsewhere every query runs when it is read, as before.
+        self._batched = sqlcache.batches(router.db_for_read(Project))
+        self._wanted: dict[tuple, Callable] = {}
+        self._fetched: dict[tuple, list[dict]] = {}
 
     def rows(self, key: tuple, build) -> list[dict]:
-        """Rows of ``build(project_ids)`` (a values() queryset), compiled once per audit plan and reused."""
+        """Rows of ``build(project_ids)`` (a values() queryset), compiled once per audit plan and reused
+        (already fetched when it was asked for with ``prefetch``)."""
+        found = self._fetched.get(key)
+        if found is not None:
+            return found
         scope = self.batch.scope
         self.sample_queries += 1
         return scope.rows(key, lambda: build(scope.build_ids))
+
+    def prefetch(self, key: tuple, build) -> None:
+        """Ask for ``rows(key, build)`` to be fetched with the shared queries, before any check is judged."""
+        if self._batched and key not in self._fetched:
+            self._wanted.setdefault(key, build)
 
     @property
     def scope_ids(self):
@@ -262,8 +300,8 @@ class Engine:
             planned = self._plan(checks)
             if key is not None:
                 _remember_plan(key, self, planned)
-        self.store.run()
-        self.batch.run()
+        self._declare_queries(planned)
+        self._fetch()
         self._load_projects()
         results = []
         for item in planned:
@@ -272,6 +310,38 @@ class Engine:
                 if on_result:
                     on_result(result)
         return results
+
+    def _declare_queries(self, planned: list[_Planned]) -> None:
+        """Ask ahead for the queries the evaluators of the checks in force will read."""
+        if not self._batched:
+            return
+        for item in planned:
+            check = item.check
+            if not self.catalogue.frameworks[check.framework].in_force(self.today)[0]:
+                continue
+            if check.effective_from and self.today < check.effective_from:
+                continue
+            for rule in _python_rules(check.rule):
+                queries = base.EVALUATORS[rule["evaluator"]].queries
+                for key, build in queries(item.rc, rule) if queries else ():
+                    self.prefetch(key, build)
+
+    def _fetch(self) -> None:
+        """Subject rows, grouped aggregates and the queries asked for ahead: together, in one round trip
+        where the database allows it."""
+        scope = self.batch.scope
+        wanted = [(key, build, scope.build_ids) for key, build in self._wanted.items()]
+        self._wanted = {}
+
+        def receive(key):
+            def take(rows):
+                self._fetched[key] = rows
+                self.sample_queries += 1
+
+            return take
+
+        ahead = [(key, lambda build=build, ids=ids: build(ids), receive(key)) for key, build, ids in wanted]
+        scope.run_all([*self.store.pending(), *self.batch.pending(), *ahead])
 
     def _plan(self, checks: list[Check]) -> list[_Planned]:
         """Register every check's subjects, columns and aggregates (no query runs here)."""

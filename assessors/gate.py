@@ -276,10 +276,20 @@ def _pass_ratio(results: list, minimum: float) -> Condition:
     )
 
 
-def _critical_incidents(engine, hours: int) -> dict[int, list[dict]]:
+def gate_queries(engine) -> list[tuple]:
+    """The (key, build) queries ``evaluate_gates`` reads, so the engine can send them with its own."""
+    cfg = gate_policy()
+    return [
+        _critical_incidents_query(),
+        _unassigned_appeals_query(),
+        _overdue_reassessments_query(engine, cfg["reassessment_overdue_warning_days"]),
+        _new_use_cases_query(engine, cfg["ethics_review_new_use_case_days"]),
+    ]
+
+
+def _critical_incidents_query() -> tuple:
     # The age test runs in Python so the query has no clock in it and its compiled SQL is reused.
-    cutoff = engine.now - dt.timedelta(hours=hours)
-    rows = engine.rows(
+    return (
         ("gate", "critical_incidents"),
         lambda ids: (
             restrict(Incident.objects.all(), Incident, ids)
@@ -288,6 +298,11 @@ def _critical_incidents(engine, hours: int) -> dict[int, list[dict]]:
             .values("pk", "project", "reported_at", "sla_due_at", "status")
         ),
     )
+
+
+def _critical_incidents(engine, hours: int) -> dict[int, list[dict]]:
+    cutoff = engine.now - dt.timedelta(hours=hours)
+    rows = engine.rows(*_critical_incidents_query())
     found = defaultdict(list)
     for row in rows:
         if row["reported_at"] >= cutoff:
@@ -306,9 +321,9 @@ def _critical_incidents(engine, hours: int) -> dict[int, list[dict]]:
     return found
 
 
-def _unassigned_appeals(engine, days: int) -> dict[int, list[dict]]:
+def _unassigned_appeals_query() -> tuple:
     # Appeals still waiting for a reviewer are few; the business calendar decides which waited too long.
-    rows = engine.rows(
+    return (
         ("gate", "unassigned_appeals"),
         lambda ids: (
             restrict(Appeal.objects.all(), Appeal, ids)
@@ -317,6 +332,10 @@ def _unassigned_appeals(engine, days: int) -> dict[int, list[dict]]:
             .values("pk", "project", "created_at", "assignment_due_at")
         ),
     )
+
+
+def _unassigned_appeals(engine, days: int) -> dict[int, list[dict]]:
+    rows = engine.rows(*_unassigned_appeals_query())
     calendar = business_calendar()
     found = defaultdict(list)
     for row in rows:
@@ -337,9 +356,9 @@ def _unassigned_appeals(engine, days: int) -> dict[int, list[dict]]:
     return found
 
 
-def _overdue_reassessments(engine, days: int) -> dict[int, list[dict]]:
+def _overdue_reassessments_query(engine, days: int) -> tuple:
     before = engine.today - dt.timedelta(days=days)
-    rows = engine.rows(
+    return (
         ("gate", "overdue_reassessments", before),
         lambda ids: (
             restrict(ReassessmentSchedule.objects.all(), ReassessmentSchedule, ids)
@@ -348,6 +367,10 @@ def _overdue_reassessments(engine, days: int) -> dict[int, list[dict]]:
             .values("pk", "project", "next_due", "assessment_type")
         ),
     )
+
+
+def _overdue_reassessments(engine, days: int) -> dict[int, list[dict]]:
+    rows = engine.rows(*_overdue_reassessments_query(engine, days))
     found = defaultdict(list)
     for row in rows:
         found[row["project"]].append(
@@ -363,20 +386,25 @@ def _overdue_reassessments(engine, days: int) -> dict[int, list[dict]]:
     return found
 
 
-def _new_use_cases_without_ethics(engine, days: int) -> dict[int, list[dict]]:
+def _new_use_cases_query(engine, days: int) -> tuple:
     # "New" counts from the start of the day N days ago, so the query is the same all day long.
     since = timezone.make_aware(dt.datetime.combine(engine.today - dt.timedelta(days=days), dt.time.min))
-    completed = EthicsReview.objects.filter(status=EthicsReview.Status.COMPLETED, use_case=OuterRef("pk"))
-    rows = engine.rows(
-        ("gate", "new_use_cases", since),
-        lambda ids: (
+
+    def build(ids):  # a queryset is built only when the compiled SQL is not cached yet
+        completed = EthicsReview.objects.filter(status=EthicsReview.Status.COMPLETED, use_case=OuterRef("pk"))
+        return (
             restrict(AIUseCase.objects.all(), AIUseCase, ids)
             .filter(~Q(stage=AIUseCase.Stage.RETIRED), created_at__gte=since)
             .exclude(Exists(completed))
             .order_by("created_at")
             .values("pk", "project", "name", "created_at")
-        ),
-    )
+        )
+
+    return ("gate", "new_use_cases", since), build
+
+
+def _new_use_cases_without_ethics(engine, days: int) -> dict[int, list[dict]]:
+    rows = engine.rows(*_new_use_cases_query(engine, days))
     found = defaultdict(list)
     for row in rows:
         found[row["project"]].append(

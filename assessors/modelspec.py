@@ -253,10 +253,10 @@ def flat(model, flt, values: Values, project_ids) -> Q:
     columns without duplicating rows. Uncorrelated, so PostgreSQL hashes it once instead of probing it per
     row; the plain columns stay outside the subquery so it never rescans the table to test them."""
     if not flt or not has_join(model, flt):
-        return compile_filter(model, flt, values)
+        return _scoped(model, flt, values, project_ids)
     local = {k: v for k, v in flt.items() if not has_join(model, {k: v})}
     joined = {k: v for k, v in flt.items() if k not in local}
-    q = compile_filter(model, local, values)
+    q = _scoped(model, local, values, project_ids)
     # EXISTS r: (L(x) AND J(x, r)) is L(x) AND EXISTS r: J(x, r), and EXISTS r: (A(x) OR B(x, r)) is
     # A(x) OR EXISTS r: B(x, r); joined parts ANDed together stay in one subquery (same related row).
     if list(joined) == ["$or"]:
@@ -286,6 +286,40 @@ def flat(model, flt, values: Values, project_ids) -> Q:
             return q & (alt | _exists(model, {"$complete": [entry]}, values, project_ids))
         return q & _exists(model, {"$complete": crossing}, values, project_ids)
     return q & _exists(model, joined, values, project_ids)
+
+
+def _scoped(model, flt, values: Values, project_ids) -> Q:
+    """``compile_filter``, except that when the audit is limited to some projects a positive test on the
+    row a foreign key points at, in another project-scoped model (``plan__status: active``), becomes
+    ``plan IN (the matching rows of those projects)``: a join would make PostgreSQL hash every project's
+    rows for one project's few (the services give a row and what it points at the same project)."""
+    if project_ids is None or not flt:
+        return compile_filter(model, flt, values)
+    plain, through = {}, Q()
+    for key, value in flt.items():
+        scoped = None if key.startswith("$") else _through_foreign_key(model, key, value, values, project_ids)
+        if scoped is None:
+            plain[key] = value
+        else:
+            through &= scoped
+    return compile_filter(model, plain, values) & through
+
+
+def _through_foreign_key(model, key: str, value, values: Values, project_ids) -> Q | None:
+    """``fk IN (…)`` for ``{fk__field…: value}`` (fk to a project-scoped model, the test positive); None
+    for anything else."""
+    name, _, rest = key.partition("__")
+    field = field_at(model, name)
+    if not isinstance(field, models.ForeignKey) or not rest or rest.endswith("isnull"):
+        return None
+    related = field.related_model
+    if PROJECT_PATHS.get(related._meta.label, "pk") == "pk":
+        return None
+    value = values.resolve(value)
+    if value is None:  # an outer-join test: left as it is
+        return None
+    inner = related._base_manager.filter(**{rest: value, f"{project_path(related)}__in": project_ids})
+    return Q(**{f"{name}__in": inner.values("pk")})
 
 
 def _exists(model, flt: dict, values: Values, project_ids) -> Q:

@@ -83,6 +83,7 @@ class Evaluator:
     params: tuple[str, ...] = ()  # parameters the catalogue must give, each with its provenance
     subject_models: tuple[str, ...] = ()  # subject models it understands
     doc: str = ""
+    queries: Callable | None = None  # (rc, rule) -> [(key, build)]: the queries judge reads, asked for early
 
 
 RULE_TYPES: dict[str, RuleType] = {}
@@ -99,12 +100,21 @@ def rule_type(name: str, params: tuple[str, ...] = ()):
     return register
 
 
-def evaluator(name: str, *, params: tuple[str, ...] = (), subjects: tuple[str, ...] = (), plan: Callable | None = None):
-    """Register a named evaluator; its docstring is the one-line description shown in the catalogue."""
+def evaluator(
+    name: str,
+    *,
+    params: tuple[str, ...] = (),
+    subjects: tuple[str, ...] = (),
+    plan: Callable | None = None,
+    queries: Callable | None = None,
+):
+    """Register a named evaluator; its docstring is the one-line description shown in the catalogue.
+    ``queries(rc, rule)`` names the (key, build) queries its judge reads through ``engine.rows``, so the
+    engine can send them with the shared queries; judge still runs any it does not find fetched."""
 
     def register(fn):
         doc = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
-        EVALUATORS[name] = Evaluator(name, fn, plan, params, subjects, doc)
+        EVALUATORS[name] = Evaluator(name, fn, plan, params, subjects, doc, queries)
         return fn
 
     return register

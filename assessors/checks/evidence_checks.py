@@ -16,14 +16,9 @@ from .base import FAIL, OK, PARTIAL, Outcome, evaluator
 USE_CASE = ("accountability.AIUseCase",)
 
 
-@evaluator("waiver_validity", params=("recertification_days", "omb_report_days"), subjects=("accountability.Waiver",))
-def waiver_validity(rc, subjects, rule, path):
-    """A waiver is valid when issued by the designated CAIO with a written determination and risk assessment,
-    recertified in time, reported to OMB in time (grant and revocation) and publicly summarised."""
-    # The due dates were stored from these policy values when each clock started; logged for the evidence.
-    rc.param(rule, "recertification_days", path)
-    rc.param(rule, "omb_report_days", path)
-    qs = rc.engine.rows(
+def _waivers(rc, rule) -> tuple:
+    """The audited projects' waivers with their status today: (key, build) for ``engine.rows``."""
+    return (
         ("ev", "waivers"),
         lambda ids: restrict(Waiver.objects.with_status(rc.today), Waiver, ids).values(
             "pk",
@@ -37,7 +32,21 @@ def waiver_validity(rc, subjects, rule, path):
             "revoked_on",
         ),
     )
-    rows = {r["pk"]: r for r in qs}
+
+
+@evaluator(
+    "waiver_validity",
+    params=("recertification_days", "omb_report_days"),
+    subjects=("accountability.Waiver",),
+    queries=lambda rc, rule: [_waivers(rc, rule)],
+)
+def waiver_validity(rc, subjects, rule, path):
+    """A waiver is valid when issued by the designated CAIO with a written determination and risk assessment,
+    recertified in time, reported to OMB in time (grant and revocation) and publicly summarised."""
+    # The due dates were stored from these policy values when each clock started; logged for the evidence.
+    rc.param(rule, "recertification_days", path)
+    rc.param(rule, "omb_report_days", path)
+    rows = {r["pk"]: r for r in rc.engine.rows(*_waivers(rc, rule))}
     out = {}
     for row in subjects.rows:
         w = rows.get(row["pk"])
@@ -60,13 +69,10 @@ def waiver_validity(rc, subjects, rule, path):
     return out
 
 
-@evaluator("latest_observation", params=("max_age_days",), subjects=USE_CASE)
-def latest_observation(rc, subjects, rule, path):
-    """The latest monitoring observation (within ``max_age_days``) meets every metric target; a breach with
-    its corrective action is partial; no recent observation fails."""
-    max_age = rc.param(rule, "max_age_days", path)
-    since = rc.today - dt.timedelta(days=max_age)
-    ranked = rc.engine.rows(
+def _latest_observations(rc, rule) -> tuple:
+    """The latest observation per use case within ``max_age_days``: (key, build) for ``engine.rows``."""
+    since = rc.today - dt.timedelta(days=rc.peek(rule, "max_age_days"))
+    return (
         ("ev", "latest_observation", since),
         lambda ids: (
             restrict(MonitoringObservation.objects.filter(observed_on__gte=since), MonitoringObservation, ids)
@@ -79,6 +85,19 @@ def latest_observation(rc, subjects, rule, path):
             .values("use_case", "pk", "within_threshold", "breach_count", "observed_on")
         ),
     )
+
+
+@evaluator(
+    "latest_observation",
+    params=("max_age_days",),
+    subjects=USE_CASE,
+    queries=lambda rc, rule: [_latest_observations(rc, rule)],
+)
+def latest_observation(rc, subjects, rule, path):
+    """The latest monitoring observation (within ``max_age_days``) meets every metric target; a breach with
+    its corrective action is partial; no recent observation fails."""
+    max_age = rc.param(rule, "max_age_days", path)
+    ranked = rc.engine.rows(*_latest_observations(rc, rule))
     latest = {r["use_case"]: (r["pk"], r["within_threshold"], r["breach_count"], r["observed_on"]) for r in ranked}
     out = {}
     for row in subjects.rows:
@@ -95,17 +114,27 @@ def latest_observation(rc, subjects, rule, path):
     return out
 
 
-@evaluator("monitoring_cadence", params=("missed_cycles_partial",), subjects=USE_CASE)
-def monitoring_cadence(rc, subjects, rule, path):
-    """An active monitoring plan whose next observation is not overdue; up to ``missed_cycles_partial`` missed
-    cycles is partial; more, or no plan, fails."""
-    tolerated = rc.param(rule, "missed_cycles_partial", path)
-    plans = rc.engine.rows(
+def _active_plans(rc, rule) -> tuple:
+    """The active monitoring plans of the audited projects: (key, build) for ``engine.rows``."""
+    return (
         ("ev", "monitoring_cadence"),
         lambda ids: restrict(MonitoringPlan.objects.filter(status="active"), MonitoringPlan, ids).values(
             "use_case", "pk", "next_observation_due", "frequency_days"
         ),
     )
+
+
+@evaluator(
+    "monitoring_cadence",
+    params=("missed_cycles_partial",),
+    subjects=USE_CASE,
+    queries=lambda rc, rule: [_active_plans(rc, rule)],
+)
+def monitoring_cadence(rc, subjects, rule, path):
+    """An active monitoring plan whose next observation is not overdue; up to ``missed_cycles_partial`` missed
+    cycles is partial; more, or no plan, fails."""
+    tolerated = rc.param(rule, "missed_cycles_partial", path)
+    plans = rc.engine.rows(*_active_plans(rc, rule))
     found = {r["use_case"]: (r["pk"], r["next_observation_due"], r["frequency_days"]) for r in plans}
     out = {}
     for row in subjects.rows:

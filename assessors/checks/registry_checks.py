@@ -85,12 +85,20 @@ class _View:
         return str(dict(self._model._meta.get_field("status").choices)[self.status])
 
 
-def _views(rc, model, key: tuple, q: Q, fields: tuple[str, ...]) -> list[_View]:
-    """Rows of one cached values() query over the audited projects, as attribute views."""
-    found = rc.engine.rows(
-        key, lambda ids: restrict(model.objects.filter(q), model, ids).order_by("pk").values(*fields)
+def _values(model, key: tuple, q, fields: tuple[str, ...]) -> tuple:
+    """(key, build) of one cached values() query over the audited projects, in pk order; ``q`` is a Q or
+    a function returning one (called only when the SQL is compiled)."""
+    return (
+        key,
+        lambda ids: (
+            restrict(model.objects.filter(q() if callable(q) else q), model, ids).order_by("pk").values(*fields)
+        ),
     )
-    return [_View(model, row) for row in found]
+
+
+def _views(rc, model, query: tuple) -> list[_View]:
+    """The rows of a ``_values`` query as attribute views."""
+    return [_View(model, row) for row in rc.engine.rows(*query)]
 
 
 def _plan_fields(*names):
@@ -100,24 +108,29 @@ def _plan_fields(*names):
     return plan
 
 
+def _active_caios(rc, rule) -> tuple:
+    """The CAIO designations active today: (key, build) for ``engine.rows``."""
+    return (
+        ("ev", "caio_grade"),
+        lambda ids: restrict(CAIODesignation.objects.active(rc.today), CAIODesignation, ids).values(
+            "project", "pk", "grade"
+        ),
+    )
+
+
 @evaluator(
     "caio_grade",
     params=("senior_grades", "other_grades"),
     subjects=("accountability.Project",),
     plan=_plan_fields("is_cfo_act_agency"),
+    queries=lambda rc, rule: [_active_caios(rc, rule)],
 )
 def caio_grade(rc, subjects, rule, path):
     """The active CAIO's grade fits the agency: SES/ST/SL for CFO Act agencies, GS-14 or above elsewhere."""
     senior = set(rc.param(rule, "senior_grades", path))
     others = set(rc.param(rule, "other_grades", path))
     grades = defaultdict(list)
-    active = rc.engine.rows(
-        ("ev", "caio_grade"),
-        lambda ids: restrict(CAIODesignation.objects.active(rc.today), CAIODesignation, ids).values(
-            "project", "pk", "grade"
-        ),
-    )
-    for row in active:
+    for row in rc.engine.rows(*_active_caios(rc, rule)):
         grades[row["project"]].append((row["pk"], row["grade"]))
     out = {}
     for row in subjects.rows:
@@ -137,12 +150,17 @@ def caio_grade(rc, subjects, rule, path):
     return out
 
 
-@evaluator("inventory_completeness", subjects=USE_CASE)
+def _inventory(rc, rule) -> tuple:
+    """The inventory fields of the use cases not retired."""
+    return _values(AIUseCase, ("ev", "inventory"), ~Q(stage=AIUseCase.Stage.RETIRED), INVENTORY_FIELDS)
+
+
+@evaluator("inventory_completeness", subjects=USE_CASE, queries=lambda rc, rule: [_inventory(rc, rule)])
 def inventory_completeness(rc, subjects, rule, path):
     """Every OMB inventory field required at the use case's stage is filled in (accountability.rules)."""
     wanted = {row["pk"] for row in subjects.rows}
     out = {}
-    for use_case in _views(rc, AIUseCase, ("ev", "inventory"), ~Q(stage=AIUseCase.Stage.RETIRED), INVENTORY_FIELDS):
+    for use_case in _views(rc, AIUseCase, _inventory(rc, rule)):
         if use_case.pk not in wanted:
             continue
         report = completeness_report(use_case)
@@ -154,11 +172,9 @@ def inventory_completeness(rc, subjects, rule, path):
     return out
 
 
-def _valid_waived(rc) -> set[tuple[int, str]]:
-    """(use case, practice) pairs covered by a waiver in force today: not revoked, recertified in time."""
-    if "valid_waived" in rc.engine.memo:  # shared by M2521-MRP-01 and M2521-TRM-01: one query per audit
-        return rc.engine.memo["valid_waived"]
-    rows = rc.engine.rows(
+def _waived_query(rc) -> tuple:
+    """(key, build) of the (use case, practice) pairs of the waivers in force today."""
+    return (
         ("ev", "valid_waived"),
         lambda ids: (
             restrict(WaivedPractice.objects.all(), WaivedPractice, ids)
@@ -170,8 +186,28 @@ def _valid_waived(rc) -> set[tuple[int, str]]:
             .values("use_case", "practice")
         ),
     )
+
+
+def _valid_waived(rc) -> set[tuple[int, str]]:
+    """(use case, practice) pairs covered by a waiver in force today: not revoked, recertified in time."""
+    if "valid_waived" in rc.engine.memo:  # shared by M2521-MRP-01 and M2521-TRM-01: one query per audit
+        return rc.engine.memo["valid_waived"]
+    rows = rc.engine.rows(*_waived_query(rc))
     rc.engine.memo["valid_waived"] = {(r["use_case"], r["practice"]) for r in rows}
     return rc.engine.memo["valid_waived"]
+
+
+def _declared_practices(rc) -> tuple:
+    """(key, build) of the declared minimum practices of the check's subjects."""
+    subject_q = rc.subject_q
+
+    # Built only when the compiled SQL is not cached yet (a queryset costs more than running the query).
+    def build(ids):
+        # The JSON column is read here, for the subjects only, rather than for every use case of the audit.
+        wanted = Q(pk__in=AIUseCase.objects.filter(subject_q).values("pk")) if subject_q is not None else Q()
+        return restrict(AIUseCase.objects.filter(wanted), AIUseCase, ids).values("pk", "minimum_practices")
+
+    return ("ev", "practices", rc.check.id), build
 
 
 @evaluator(
@@ -179,6 +215,7 @@ def _valid_waived(rc) -> set[tuple[int, str]]:
     params=("practices", "predeployment_partial"),
     subjects=USE_CASE,
     plan=_plan_fields("stage"),
+    queries=lambda rc, rule: [_waived_query(rc), _declared_practices(rc)],
 )
 def minimum_practices(rc, subjects, rule, path):
     """Each minimum practice is implemented, or waived by a waiver that is in force (an expired or revoked
@@ -186,15 +223,7 @@ def minimum_practices(rc, subjects, rule, path):
     practices = list(rc.param(rule, "practices", path))
     lenient = rc.param(rule, "predeployment_partial", path)
     covered = _valid_waived(rc)
-    # The JSON column is read here, for the subjects only, rather than for every use case of the audit.
-    wanted = Q(pk__in=AIUseCase.objects.filter(rc.subject_q).values("pk")) if rc.subject_q is not None else Q()
-    declared = {
-        r["pk"]: r["minimum_practices"]
-        for r in rc.engine.rows(
-            ("ev", "practices", rc.check.id),
-            lambda ids: restrict(AIUseCase.objects.filter(wanted), AIUseCase, ids).values("pk", "minimum_practices"),
-        )
-    }
+    declared = {r["pk"]: r["minimum_practices"] for r in rc.engine.rows(*_declared_practices(rc))}
     out = {}
     for row in subjects.rows:
         statuses = declared.get(row["pk"]) or {}
@@ -215,16 +244,30 @@ def minimum_practices(rc, subjects, rule, path):
     return out
 
 
-@evaluator("impact_assessments", subjects=USE_CASE, plan=_plan_fields("stage", "involves_pii"))
+def _assessments(rc, rule) -> tuple:
+    """(key, build) of the current impact assessments of the check's subjects."""
+    subject_q = rc.subject_q
+
+    def wanted() -> Q:
+        q = ~Q(status=ImpactAssessment.Status.SUPERSEDED)
+        if subject_q is not None:  # only the subjects' assessments (e.g. high-impact use cases)
+            q &= Q(use_case__in=AIUseCase.objects.filter(subject_q).values("pk"))
+        return q
+
+    return _values(ImpactAssessment, ("ev", "impact", rc.check.id), wanted, IMPACT_FIELDS)
+
+
+@evaluator(
+    "impact_assessments",
+    subjects=USE_CASE,
+    plan=_plan_fields("stage", "involves_pii"),
+    queries=lambda rc, rule: [_assessments(rc, rule)],
+)
 def impact_assessments(rc, subjects, rule, path):
     """An accepted impact assessment with sections A–G, an independent review and a signed risk acceptance,
     completed before deployment; an open version before deployment is partial."""
     by_use_case = defaultdict(dict)
-    wanted = ~Q(status=ImpactAssessment.Status.SUPERSEDED)
-    if rc.subject_q is not None:  # only the subjects' assessments (e.g. high-impact use cases)
-        wanted &= Q(use_case__in=AIUseCase.objects.filter(rc.subject_q).values("pk"))
-    qs = _views(rc, ImpactAssessment, ("ev", "impact", rc.check.id), wanted, IMPACT_FIELDS)
-    for assessment in qs:
+    for assessment in _views(rc, ImpactAssessment, _assessments(rc, rule)):
         kind = "accepted" if assessment.status == ImpactAssessment.Status.ACCEPTED else "open"
         by_use_case[assessment.use_case_id][kind] = assessment
     out = {}
