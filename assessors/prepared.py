@@ -14,6 +14,8 @@ import os
 import re
 import weakref
 
+from django.conf import settings
+
 SENTINEL_PROJECT = -987_654_321  # never a primary key: stands for the project id in compiled SQL
 UNKNOWN = object()  # a compiled query whose template has not been worked out yet
 _LITERAL = re.compile(rf"(?<= ){SENTINEL_PROJECT}(?!\d)")  # the sentinel as psycopg writes it into SQL
@@ -48,7 +50,10 @@ class Batch:
         self.cursor = cursor
         subs = substitutions or {}
         value = subs.get(SENTINEL_PROJECT)
-        one_project = len(subs) == 1 and type(value) is int
+        # Off behind a pooler that hands each transaction another server session (PgBouncer in
+        # transaction mode): a statement prepared on one session is unknown on the next.
+        enabled = getattr(settings, "ICDEV_AUDIT_PREPARED_STATEMENTS", True)
+        one_project = enabled and len(subs) == 1 and type(value) is int
         self.project = value if one_project else None
         self.session = _session(cursor.connection) if one_project else None
         self.parts: list[str] = []

@@ -239,6 +239,10 @@ CELERY_BEAT_SCHEDULE = {}
 ICDEV_WEBHOOK_ALLOW_HTTP = env.bool("ICDEV_WEBHOOK_ALLOW_HTTP", default=not IS_PRODUCTION)
 CELERY_TIMEZONE = TIME_ZONE
 
+# One-project audits prepare their queries once per database session (assessors/prepared.py). Turn this
+# off behind a connection pooler in transaction mode, where consecutive transactions get other sessions.
+ICDEV_AUDIT_PREPARED_STATEMENTS = env.bool("ICDEV_AUDIT_PREPARED_STATEMENTS", default=True)
+
 # AGPL-3.0 §13: every page and API response offers the corresponding source of the running version.
 ICDEV_SOURCE_URL = env.str("ICDEV_SOURCE_URL", default="/source/")
 ICDEV_SOURCE_COMMIT = env.str("ICDEV_SOURCE_COMMIT", default="")

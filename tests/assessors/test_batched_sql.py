@@ -66,3 +66,16 @@ def test_a_session_that_lost_its_statements_prepares_them_again():
     assert again == first
     # From then on the new statements are only executed.
     assert audit(project) == (first, [executes(retried), *map(executes, samples)])
+
+
+def test_prepared_statements_can_be_turned_off_for_a_transaction_pooler(settings):
+    project = ProjectFactory()
+    populate(project, 1)
+    prepared_report, batches = audit(project)
+    assert batches  # prepared by default
+    settings.ICDEV_AUDIT_PREPARED_STATEMENTS = False
+    with CaptureQueriesContext(connection) as ctx:
+        report = svc.audit_evaluate(actor=SYSTEM, project=project).as_dict()
+    sent = [q["sql"] for q in ctx.captured_queries]
+    assert report == prepared_report
+    assert [q for q in sent if "PREPARE " in q or "EXECUTE " in q] == []
