@@ -127,12 +127,15 @@ def prepare(
     )
 
 
-def store(prepared: Prepared) -> int | None:
-    """Store in the caller's transaction; returns the seq when appended inline, None when queued."""
+def store(prepared: Prepared, *, read: tuple[str, list] | None = None) -> tuple[int | None, list]:
+    """Store in the caller's transaction; returns the seq when appended inline (None when queued) and
+    the rows of ``read``, a SELECT (sql, params) the append needs too. Queued on PostgreSQL, the
+    SELECT rides in the INSERT's statement (one round trip instead of two); otherwise it runs after
+    the write, in the same transaction."""
     if mode() == "queue":
-        _insert_pending(prepared)
-        return None
-    return _append_inline(prepared)
+        return None, _insert_pending(prepared, read)
+    seq = _append_inline(prepared)
+    return seq, (execute(read[0], read[1], fetch="all") if read else [])
 
 
 def execute(sql: str, params=(), *, fetch: str = "") -> object:
@@ -144,7 +147,7 @@ def execute(sql: str, params=(), *, fetch: str = "") -> object:
     with db.wrap_database_errors:
         cur = _driver_cursor(db)
         try:
-            cur.execute(_placeholders(sql, db.vendor), params)
+            cur.execute(_placeholders(sql, db.vendor), params, **_prepare_option(db))
             if fetch == "one":
                 return cur.fetchone()
             if fetch == "all":
@@ -156,14 +159,29 @@ def execute(sql: str, params=(), *, fetch: str = "") -> object:
 
 def _driver_cursor(db):
     """SQLite's own cursor; on PostgreSQL a server-side binding cursor, so parameters travel apart
-    from the statement (no 2 KB of quoted payload bytes for the server to parse) and psycopg
-    prepares a statement a connection repeats (after ``prepare_threshold`` uses; a deployment
-    behind a transaction-pooling proxy disables that in the database OPTIONS)."""
+    from the statement (no 2 KB of quoted payload bytes for the server to parse)."""
     if db.vendor == "postgresql":
         import psycopg  # only installed where PostgreSQL is used
 
         return psycopg.Cursor(db.connection)
     return db.connection.cursor()
+
+
+def _prepare_option(db) -> dict:
+    """On PostgreSQL, prepare the hot-path statements once per connection: parsing and planning them
+    on every append cost the server more than executing them. Django opens psycopg connections with
+    ``prepare_threshold`` None, which disables preparing altogether, so a connection that has none
+    gets one too high to ever trigger (Django's own statements stay unprepared) and ours ask for it
+    explicitly. ICDEV_LEDGER_PREPARED_STATEMENTS=False turns this off for a transaction-pooling
+    proxy that cannot keep prepared statements (PgBouncer before 1.21)."""
+    if db.vendor != "postgresql" or not settings.ICDEV_LEDGER_PREPARED_STATEMENTS:
+        return {}
+    if db.connection.prepare_threshold is None:
+        db.connection.prepare_threshold = NEVER_AUTO_PREPARE
+    return {"prepare": True}
+
+
+NEVER_AUTO_PREPARE = 2**31 - 1
 
 
 @functools.lru_cache(maxsize=64)
@@ -178,9 +196,16 @@ def _pending_sql() -> str:
     return f"INSERT INTO {table} ({', '.join(ENTRY_COLUMNS)}) VALUES ({', '.join(['%s'] * len(ENTRY_COLUMNS))})"  # noqa: S608
 
 
-def _insert_pending(p: Prepared) -> None:
-    # One plain INSERT, no lock: writers never wait for each other (ledger.md §5.4).
-    execute(_pending_sql(), [getattr(p, c) for c in ENTRY_COLUMNS])
+def _insert_pending(p: Prepared, read: tuple[str, list] | None) -> list:
+    """One plain INSERT, no lock: writers never wait for each other (ledger.md §5.4). A SELECT the
+    append needs is folded in as ``WITH appended AS (INSERT …) SELECT …``: PostgreSQL runs a
+    data-modifying WITH exactly once whether or not the query reads it."""
+    values = [getattr(p, c) for c in ENTRY_COLUMNS]
+    if read is None:
+        execute(_pending_sql(), values)
+        return []
+    sql, params = read
+    return execute(f"WITH appended AS ({_pending_sql()}) {sql}", [*values, *params], fetch="all")
 
 
 # --- the head, leaves and tiles ----------------------------------------------------------------------
