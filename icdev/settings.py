@@ -282,5 +282,8 @@ ICDEV_LEDGER_MODE = env.str("ICDEV_LEDGER_MODE", default="auto")
 ICDEV_LEDGER_CHECKPOINT_INTERVAL = env.float("ICDEV_LEDGER_CHECKPOINT_INTERVAL", default=0.25)
 ICDEV_LEDGER_INTEGRATE_BATCH = env.int("ICDEV_LEDGER_INTEGRATE_BATCH", default=5000)
 ICDEV_LEDGER_INTEGRATE_INTERVAL = env.float("ICDEV_LEDGER_INTEGRATE_INTERVAL", default=0.1)
+# PostgreSQL: prepare the append's statements once per connection (False behind a transaction-pooling
+# proxy that cannot keep prepared statements, e.g. PgBouncer before 1.21).
+ICDEV_LEDGER_PREPARED_STATEMENTS = env.bool("ICDEV_LEDGER_PREPARED_STATEMENTS", default=True)
 # Extra payload keys whose values identify a person (tokenised like e-mail addresses); comma separated.
 ICDEV_LEDGER_PII_FIELDS = env.list("ICDEV_LEDGER_PII_FIELDS", default=[])

@@ -109,10 +109,13 @@ def append_entry(
     if entry_type in (EntryType.VIOLATION, EntryType.CORRECTION):
         _require_references(built)
     prepared = built.prepared()
-    seq = store(prepared)
+    ai = entry_type in AI_TYPES
+    # The invitation check's grant lookup travels with the write (one round trip on PostgreSQL).
+    grants = policy.grant_query(built, prepared.occurred_at) if ai else None
+    seq, grant_rows = store(prepared, read=grants)
     result = AppendResult(built.entry_id, entry_type, seq, project_key)
-    if entry_type in AI_TYPES:
-        for finding in policy.run_checks(built, prepared.occurred_at):
+    if ai:
+        for finding in policy.run_checks(built, prepared.occurred_at, grant_rows if grants else None):
             result.violations.append(_record_finding(built, finding).entry_id)
     return result
 

@@ -12,6 +12,7 @@ from .keys import is_token, pii_token
 
 EMAIL_RE = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 # Keys whose values identify a natural person; anything ending in _email or _phone counts too.
+PERSON_SUFFIXES = ("_email", "_phone")
 PERSON_KEYS = frozenset(
     {
         "email",
@@ -33,9 +34,7 @@ PERSON_KEYS = frozenset(
 
 def is_person_key(key: str) -> bool:
     """Whether a payload key names a person-identifying value."""
-    return key in _person_keys(tuple(getattr(settings, "ICDEV_LEDGER_PII_FIELDS", ()))) or key.endswith(
-        ("_email", "_phone")
-    )
+    return key in _person_keys(tuple(getattr(settings, "ICDEV_LEDGER_PII_FIELDS", ()))) or key.endswith(PERSON_SUFFIXES)
 
 
 @functools.lru_cache(maxsize=4)
@@ -57,13 +56,24 @@ def minimise(value, key: str = ""):
 
 
 def _minimise(value, key: str, person_keys: frozenset[str]):
-    """``minimise`` with the person keys looked up once per document rather than once per value."""
+    """``minimise`` with the person keys looked up once per document rather than once per value.
+    Containers pass plain strings through inline (no "@", not under a person key): most members
+    of an entry are such strings, and a call per string was most of the walk's cost."""
     if isinstance(value, dict):
-        return {k: _minimise(v, k, person_keys) for k, v in value.items()}
+        return {
+            k: v
+            if type(v) is str
+            and "@" not in v
+            and type(k) is str
+            and not (k in person_keys or k.endswith(PERSON_SUFFIXES))
+            else _minimise(v, k, person_keys)
+            for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
-        return [_minimise(v, key, person_keys) for v in value]
+        plain = type(key) is str and not (key in person_keys or key.endswith(PERSON_SUFFIXES))
+        return [v if plain and type(v) is str and "@" not in v else _minimise(v, key, person_keys) for v in value]
     if isinstance(value, str):
-        if key and value and (key in person_keys or key.endswith(("_email", "_phone"))):
+        if key and value and (key in person_keys or key.endswith(PERSON_SUFFIXES)):
             return tokenise(value)
         return EMAIL_RE.sub(lambda m: tokenise(m.group(0)), value) if "@" in value else value
     return value

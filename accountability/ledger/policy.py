@@ -12,6 +12,7 @@ ethics reviews cover it.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 
@@ -61,26 +62,40 @@ def check_consent(built) -> list[Finding]:
     return findings
 
 
-def _grant_patterns(project_key: str, model_id: str, at) -> list[list[str]]:
-    """Action-type patterns of the grants live at ``at``. One plain query: this runs on every AI
-    append, and building the equivalent ORM query cost more than the rest of the append."""
+@functools.lru_cache(maxsize=1)
+def _grant_sql() -> str:
     grant = ScopeGrant._meta.db_table
     project = ScopeGrant._meta.get_field("project").related_model._meta.db_table
-    sql = (
+    return (
         f"SELECT g.action_types FROM {grant} g JOIN {project} p ON p.id = g.project_id "  # noqa: S608
         "WHERE p.key = %s AND g.model_id = %s AND g.granted_at <= %s "
         "AND (g.revoked_at IS NULL OR g.revoked_at > %s) AND (g.expires_at IS NULL OR g.expires_at > %s)"
     )
-    rows = execute(sql, [project_key, model_id, at, at, at], fetch="all")
+
+
+def grant_query(built, occurred_at) -> tuple[str, list] | None:
+    """The query for the action-type patterns of the model's grants live at ``occurred_at`` (None
+    when the actor is not a model: the invitation check does not apply). Plain SQL: this runs on
+    every AI append, and the store folds it into the append's own statement where it can."""
+    if built.actor.get("kind") != "model":
+        return None
+    return _grant_sql(), [built.project_key, built.actor["id"], occurred_at, occurred_at, occurred_at]
+
+
+def _patterns(rows) -> list[list[str]]:
     return [json.loads(r[0]) if isinstance(r[0], str) else r[0] for r in rows]
 
 
-def check_invitation(built, occurred_at) -> list[Finding]:
-    """An unrevoked, unexpired scope grant for the model covers the action type at the time it occurred."""
-    if built.actor.get("kind") != "model":
+def check_invitation(built, occurred_at, grant_rows: list | None = None) -> list[Finding]:
+    """An unrevoked, unexpired scope grant for the model covers the action type at the time it
+    occurred. ``grant_rows``: the rows of ``grant_query`` when the caller has already run it."""
+    query = grant_query(built, occurred_at)
+    if query is None:
         return []
+    if grant_rows is None:
+        grant_rows = execute(*query, fetch="all")
     action_type = built.document["action"]["type"]
-    if any(covers(p, action_type) for p in _grant_patterns(built.project_key, built.actor["id"], occurred_at)):
+    if any(covers(p, action_type) for p in _patterns(grant_rows)):
         return []
     return [
         Finding(
@@ -115,6 +130,6 @@ def check_integrity(built) -> list[Finding]:
     ]
 
 
-def run_checks(built, occurred_at) -> list[Finding]:
-    """All checks, in a stable order."""
-    return [*check_consent(built), *check_invitation(built, occurred_at), *check_integrity(built)]
+def run_checks(built, occurred_at, grant_rows: list | None = None) -> list[Finding]:
+    """All checks, in a stable order (``grant_rows`` as for ``check_invitation``)."""
+    return [*check_consent(built), *check_invitation(built, occurred_at, grant_rows), *check_integrity(built)]

@@ -50,7 +50,7 @@ def mode() -> str:
     """``queue`` or ``inline`` for the current database."""
     configured = settings.ICDEV_LEDGER_MODE
     if configured == "auto":
-        return "queue" if connection.vendor == "postgresql" else "inline"
+        return "queue" if _db().vendor == "postgresql" else "inline"
     if configured not in ("queue", "inline"):
         raise ValueError(f"ICDEV_LEDGER_MODE must be auto, queue or inline, not {configured!r}")
     if configured == "queue" and connection.vendor != "postgresql":
@@ -127,24 +127,37 @@ def prepare(
     )
 
 
-def store(prepared: Prepared) -> int | None:
-    """Store in the caller's transaction; returns the seq when appended inline, None when queued."""
+def store(prepared: Prepared, *, read: tuple[str, list] | None = None) -> tuple[int | None, list]:
+    """Store in the caller's transaction; returns the seq when appended inline (None when queued) and
+    the rows of ``read``, a SELECT (sql, params) the append needs too. Queued on PostgreSQL, the
+    SELECT rides in the INSERT's statement (one round trip instead of two); otherwise it runs after
+    the write, in the same transaction."""
     if mode() == "queue":
-        _insert_pending(prepared)
-        return None
-    return _append_inline(prepared)
+        return None, _insert_pending(prepared, read)
+    seq = _append_inline(prepared)
+    return seq, (execute(read[0], read[1], fetch="all") if read else [])
 
 
 def execute(sql: str, params=(), *, fetch: str = "") -> object:
     """Run one statement of an append's hot path on the driver's own cursor. Django's cursor wrapper
     costs about as much per statement as the statement itself on SQLite; errors are still raised as
     Django's database exceptions. ``sql`` uses %s placeholders; ``fetch`` is "", "one" or "all"."""
-    db = connections[DEFAULT_DB_ALIAS]  # one lookup: each use of the ``connection`` proxy repeats it
+    return _run(_db(), sql, params, fetch)
+
+
+def _db():
+    """The default connection's wrapper: one lookup, where each use of the ``connection`` proxy
+    repeats it (a thread-local look-up per attribute)."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
+def _run(db, sql: str, params=(), fetch: str = "") -> object:
+    """``execute`` on a connection wrapper the caller already holds."""
     db.ensure_connection()
     with db.wrap_database_errors:
         cur = _driver_cursor(db)
         try:
-            cur.execute(_placeholders(sql, db.vendor), params)
+            cur.execute(_placeholders(sql, db.vendor), params, **_prepare_option(db))
             if fetch == "one":
                 return cur.fetchone()
             if fetch == "all":
@@ -156,14 +169,29 @@ def execute(sql: str, params=(), *, fetch: str = "") -> object:
 
 def _driver_cursor(db):
     """SQLite's own cursor; on PostgreSQL a server-side binding cursor, so parameters travel apart
-    from the statement (no 2 KB of quoted payload bytes for the server to parse) and psycopg
-    prepares a statement a connection repeats (after ``prepare_threshold`` uses; a deployment
-    behind a transaction-pooling proxy disables that in the database OPTIONS)."""
+    from the statement (no 2 KB of quoted payload bytes for the server to parse)."""
     if db.vendor == "postgresql":
         import psycopg  # only installed where PostgreSQL is used
 
         return psycopg.Cursor(db.connection)
     return db.connection.cursor()
+
+
+def _prepare_option(db) -> dict:
+    """On PostgreSQL, prepare the hot-path statements once per connection: parsing and planning them
+    on every append cost the server more than executing them. Django opens psycopg connections with
+    ``prepare_threshold`` None, which disables preparing altogether, so a connection that has none
+    gets one too high to ever trigger (Django's own statements stay unprepared) and ours ask for it
+    explicitly. ICDEV_LEDGER_PREPARED_STATEMENTS=False turns this off for a transaction-pooling
+    proxy that cannot keep prepared statements (PgBouncer before 1.21)."""
+    if db.vendor != "postgresql" or not settings.ICDEV_LEDGER_PREPARED_STATEMENTS:
+        return {}
+    if db.connection.prepare_threshold is None:
+        db.connection.prepare_threshold = NEVER_AUTO_PREPARE
+    return {"prepare": True}
+
+
+NEVER_AUTO_PREPARE = 2**31 - 1
 
 
 @functools.lru_cache(maxsize=64)
@@ -178,9 +206,16 @@ def _pending_sql() -> str:
     return f"INSERT INTO {table} ({', '.join(ENTRY_COLUMNS)}) VALUES ({', '.join(['%s'] * len(ENTRY_COLUMNS))})"  # noqa: S608
 
 
-def _insert_pending(p: Prepared) -> None:
-    # One plain INSERT, no lock: writers never wait for each other (ledger.md §5.4).
-    execute(_pending_sql(), [getattr(p, c) for c in ENTRY_COLUMNS])
+def _insert_pending(p: Prepared, read: tuple[str, list] | None) -> list:
+    """One plain INSERT, no lock: writers never wait for each other (ledger.md §5.4). A SELECT the
+    append needs is folded in as ``WITH appended AS (INSERT …) SELECT …``: PostgreSQL runs a
+    data-modifying WITH exactly once whether or not the query reads it."""
+    values = [getattr(p, c) for c in ENTRY_COLUMNS]
+    if read is None:
+        execute(_pending_sql(), values)
+        return []
+    sql, params = read
+    return execute(f"WITH appended AS ({_pending_sql()}) {sql}", [*values, *params], fetch="all")
 
 
 # --- the head, leaves and tiles ----------------------------------------------------------------------
@@ -236,14 +271,18 @@ def _head_table() -> str:
     return LedgerHead._meta.db_table
 
 
-def _select_head(lock: bool) -> _Head | None:
+@functools.lru_cache(maxsize=4)
+def _head_sql(lock: bool, for_update: bool) -> str:
     sql = f"SELECT {', '.join(_HEAD_COLUMNS)} FROM {_head_table()} WHERE id = 1"  # noqa: S608
-    if lock and connection.features.has_select_for_update:
-        sql += " FOR UPDATE"
-    row = execute(sql, fetch="one")
+    return sql + " FOR UPDATE" if lock and for_update else sql
+
+
+def _select_head(lock: bool, db=None) -> _Head | None:
+    db = db or _db()
+    row = _run(db, _head_sql(lock, db.features.has_select_for_update), fetch="one")
     if row is None:
         return None
-    if connection.vendor != "postgresql":  # SQLite hands back text for datetimes in raw queries
+    if db.vendor != "postgresql":  # SQLite hands back text for datetimes in raw queries
         row = list(row)
         for i in (4, 6):
             row[i] = _parse_db_time(row[i])
@@ -258,22 +297,26 @@ def _parse_db_time(value):
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-def _load_head(*, lock: bool) -> _Head:
+def _load_head(*, lock: bool, db=None) -> _Head:
     """The head row, created empty on first use (INSERT … ON CONFLICT DO NOTHING, so racing first
     writers do not fail), then locked when ``lock``."""
-    head = _select_head(lock)
+    head = _select_head(lock, db)
     if head is None:
         LedgerHead.objects.bulk_create(
             [LedgerHead(id=1, size=0, root=EMPTY_ROOT, compact_range=b"", last_hash=GENESIS_PREV)],
             ignore_conflicts=True,
         )
-        head = _select_head(lock)
+        head = _select_head(lock, db)
     return head
 
 
-def _save_head(head: _Head, names: list[str]) -> None:
-    assignments = ", ".join(f"{n} = %s" for n in names)
-    execute(f"UPDATE {_head_table()} SET {assignments} WHERE id = 1", [getattr(head, n) for n in names])  # noqa: S608
+@functools.lru_cache(maxsize=4)
+def _save_head_sql(names: tuple[str, ...]) -> str:
+    return f"UPDATE {_head_table()} SET {', '.join(f'{n} = %s' for n in names)} WHERE id = 1"  # noqa: S608
+
+
+def _save_head(head: _Head, names: tuple[str, ...], db=None) -> None:
+    _run(db or _db(), _save_head_sql(names), [getattr(head, n) for n in names])
 
 
 class _Sequencer:
@@ -311,7 +354,7 @@ class _Sequencer:
         head.compact_range = self.range.to_bytes()
         head.last_hash = self.prev
         head.last_recorded_at = self.last_recorded
-        _save_head(head, ["size", "root", "compact_range", "last_hash", "last_recorded_at"])
+        _save_head(head, ("size", "root", "compact_range", "last_hash", "last_recorded_at"))
 
 
 def _complete_tiles(old_size: int, new_size: int) -> None:
@@ -420,15 +463,30 @@ def _datetime_columns() -> tuple[int, ...]:
     return tuple(i for i, f in enumerate(LedgerEntry._meta.concrete_fields) if f.get_internal_type() == "DateTimeField")
 
 
+@functools.lru_cache(maxsize=4)
+def _insert_sql(vendor: str) -> str:
+    cols, plan = _column_plan_for(vendor)
+    return f"INSERT INTO {LedgerEntry._meta.db_table} ({cols}) VALUES ({', '.join(['%s'] * len(plan))})"  # noqa: S608
+
+
 def _insert_rows(items: list[tuple]) -> None:
-    cols, plan = _column_plan()
-    sql = f"INSERT INTO {LedgerEntry._meta.db_table} ({cols}) VALUES ({', '.join(['%s'] * len(plan))})"  # noqa: S608
-    adapt = connection.ops.adapt_datetimefield_value
+    db = _db()
+    plan = _column_plan_for(db.vendor)[1]
+    sql = _insert_sql(db.vendor)
     for p, row in items:
         values = _values(p, row, plan)
         for i in _datetime_columns():  # datetimes go through the backend's adapter as the ORM sends them
-            values[i] = adapt(values[i])
-        execute(sql, values)
+            values[i] = _adapt_time(values[i], db)
+        _run(db, sql, values)
+
+
+def _adapt_time(value, db):
+    """``adapt_datetimefield_value`` as the ORM applies it, with a shortcut for the common case on
+    SQLite (a UTC datetime into a UTC connection: its naive text form), which the backend's
+    general adapter took several microseconds per column to reach."""
+    if value is not None and value.tzinfo is dt.UTC and db.vendor == "sqlite" and db.timezone is dt.UTC:
+        return str(value.replace(tzinfo=None))
+    return db.ops.adapt_datetimefield_value(value)
 
 
 class _Pending:
@@ -529,7 +587,7 @@ def _sign_checkpoint(head: _Head) -> Checkpoint:
         if not updated:
             SigningKey.objects.create(name=v.name, key_id=v.id.hex(), vkey=v.vkey, first_used_at=now, last_used_at=now)
     head.checkpoint_size, head.checkpoint_at = head.size, now
-    _save_head(head, ["checkpoint_size", "checkpoint_at"])
+    _save_head(head, ("checkpoint_size", "checkpoint_at"))
     return checkpoint
 
 

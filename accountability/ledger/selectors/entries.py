@@ -22,6 +22,8 @@ def decision_entry_for_trace(trace_id: str, project_key: str = "") -> LedgerEntr
     (integrated first; a pending one has ``is_integrated`` False and ``seq`` None)."""
     for model in (LedgerEntry, PendingEntry):
         qs = model.objects.filter(trace_id=trace_id, entry_type=EntryType.DECISION)
+        if trace_id:
+            qs = qs.filter(trace_id__gt="")  # the condition of the partial index ledger_trace
         if project_key:
             qs = qs.filter(project_key=project_key)
         found = qs.order_by("occurred_at", "entry_id").first()
@@ -105,7 +107,10 @@ def corrections_of(entry_id: str) -> list[dict]:
     """Corrections that amend an entry, in log order (integrated by seq, then pending as received)."""
     found = []
     for model, order in ((LedgerEntry, "seq"), (PendingEntry, "id")):
-        for row in model.objects.filter(corrects_entry_id=entry_id).order_by(order):
+        rows = model.objects.filter(corrects_entry_id=entry_id)
+        if entry_id:
+            rows = rows.filter(corrects_entry_id__gt="")  # the condition of the partial index ledger_corrects
+        for row in rows.order_by(order):
             doc = row.document or {}
             found.append({"entry_id": row.entry_id, "seq": row.seq, "at": doc.get("timestamp"), **doc["correction"]})
     return found

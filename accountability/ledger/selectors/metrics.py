@@ -13,7 +13,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from ..models import LedgerEntry, LedgerHead, PendingEntry, VerificationRun
+from ..models import LedgerEntry, LedgerHead, PendingEntry, VerificationRun, any_type_since
 from ..schema import AI_TYPES, EntryType
 from ._scope import require_reader, scope_q
 from .entries import effective_document, entry_inclusion
@@ -61,7 +61,7 @@ def ledger_metrics(actor, *, project_key: str = "", days: int = 30, samples: int
     if project_key:
         scope &= Q(project_key=project_key)
     since = timezone.now() - dt.timedelta(days=days)
-    window = scope & Q(occurred_at__gte=since)
+    window = scope & any_type_since(since)
     rows = list(LedgerEntry.objects.filter(window).values("entry_type", "attribution_gaps"))
     rows += list(PendingEntry.objects.filter(window).values("entry_type", "attribution_gaps"))
     by_type = Counter(r["entry_type"] for r in rows)

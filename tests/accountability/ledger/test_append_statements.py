@@ -1,0 +1,89 @@
+"""The append's own statements: on PostgreSQL they are prepared once per connection (and Django's are
+left alone), and the invitation check's grant lookup travels in the pending INSERT; on SQLite the
+datetimes go in exactly as the ORM would write them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+import pytest
+from django.db import connection
+
+from accountability.ledger.append import append_entry
+from accountability.ledger.models import LedgerEntry, PendingEntry
+from accountability.ledger.store import _adapt_time
+
+from .conftest import action_entry
+
+postgres_only = pytest.mark.skipif("connection.vendor != 'postgresql'", reason="PostgreSQL's prepared statements")
+
+
+def _prepared() -> list[str]:
+    with connection.cursor() as cur:
+        cur.execute("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql ORDER BY prepare_time")
+        return [row[0] for row in cur.fetchall()]
+
+
+@postgres_only
+@pytest.mark.django_db
+def test_the_pending_insert_with_its_grant_lookup_is_prepared_and_djangos_statements_are_not(project, grant):
+    for n in range(3):
+        result = append_entry(**action_entry(n, project_key=project.key))
+        assert result.violations == []  # the grant was read in the INSERT's statement
+    for _ in range(8):
+        list(PendingEntry.objects.filter(project_key=project.key).values_list("entry_id", flat=True))
+    statements = _prepared()
+    # The fixtures' governance entries (no grant to read) used the plain INSERT; nothing else is prepared.
+    assert [s.split(" (", 1)[0] for s in statements] == ["INSERT INTO ledger_pendingentry", "WITH appended AS"]
+    assert statements[1].startswith("WITH appended AS (INSERT INTO ledger_pendingentry (entry_id, ")
+    assert ") SELECT g.action_types FROM ledger_scopegrant g JOIN accountability_project p " in statements[1]
+    assert PendingEntry.objects.filter(project_key=project.key, entry_type="action").count() == 3
+
+
+@postgres_only
+@pytest.mark.django_db
+def test_an_append_outside_the_grant_read_in_the_same_statement_still_records_its_violation(project, grant):
+    export = {"type": "data.export", "description": "Exported", "rationale": "asked"}
+    result = append_entry(**action_entry(1, project_key=project.key, action=export))
+    assert len(result.violations) == 1
+    assert PendingEntry.objects.get(entry_id=result.violations[0]).entry_type == "violation"
+
+
+@postgres_only
+@pytest.mark.django_db
+def test_prepared_statements_can_be_turned_off_for_a_transaction_pooling_proxy(project, grant, settings):
+    settings.ICDEV_LEDGER_PREPARED_STATEMENTS = False
+    with connection.cursor() as cur:
+        cur.execute("DEALLOCATE ALL")  # what the fixtures' appends prepared
+    connection.connection.prepare_threshold = None  # as Django opens a connection
+    for n in range(3):
+        append_entry(**action_entry(n, project_key=project.key))
+    assert _prepared() == []
+    assert connection.connection.prepare_threshold is None
+
+
+@pytest.mark.skipif("connection.vendor != 'sqlite'", reason="SQLite's datetime text")
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "value",
+    [
+        dt.datetime(2026, 11, 22, 20, 10, 5, 123456, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 22, 20, 10, 5, tzinfo=dt.UTC),  # no microseconds: str() omits them, as the ORM does
+        dt.datetime(2026, 11, 22, 21, 10, 5, 7, tzinfo=zoneinfo.ZoneInfo("Europe/Paris")),
+        None,
+    ],
+)
+def test_datetimes_are_written_as_the_orm_writes_them(value):
+    assert _adapt_time(value, connection) == connection.ops.adapt_datetimefield_value(value)
+
+
+@pytest.mark.skipif("connection.vendor != 'sqlite'", reason="SQLite's datetime text")
+@pytest.mark.django_db
+def test_an_inline_entry_reads_back_with_the_times_it_was_given(project, grant):
+    occurred = dt.datetime.now(zoneinfo.ZoneInfo("Europe/Paris")).replace(microsecond=0)
+    result = append_entry(**action_entry(1, project_key=project.key, occurred_at=occurred))
+    entry = LedgerEntry.objects.get(seq=result.seq)
+    assert entry.occurred_at == occurred
+    assert entry.expires_at == occurred + dt.timedelta(days=90)
+    assert entry.recorded_at >= entry.received_at
