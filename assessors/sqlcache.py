@@ -18,7 +18,7 @@ import datetime as dt
 from collections import OrderedDict
 from collections.abc import Callable
 
-from django.db import ProgrammingError, connections
+from django.db import ProgrammingError, connections, transaction
 
 from . import prepared
 
@@ -84,11 +84,16 @@ def rows_many(requests: list[tuple[tuple | None, Callable]], substitutions: dict
     reusable = [key is not None for key, _e, _q in found]  # only cached entries are worth preparing
     connection = connections[entries[0].alias]
     try:
+        if connection.in_atomic_block:
+            # Inside the caller's transaction a failed batch would abort it: a savepoint contains it.
+            with transaction.atomic(using=connection.alias):
+                return _run_batch(connection, entries, reusable, substitutions)
         return _run_batch(connection, entries, reusable, substitutions)
     except ProgrammingError as exc:
-        # The session lost (or already had) a statement it was thought to have, e.g. after DISCARD ALL:
-        # outside a transaction the batch can simply run again, preparing everything under new names.
-        if connection.in_atomic_block or not prepared.lost_track(exc):
+        # The session lost (or already had) a statement it was thought to have: a pooler's DISCARD ALL,
+        # or psycopg's DEALLOCATE ALL after any rollback once it prepared statements of its own (the
+        # ledger's). The batch runs again, preparing everything under new names.
+        if not prepared.lost_track(exc):
             raise
         return _run_batch(connection, entries, reusable, substitutions)
 

@@ -4,7 +4,7 @@ what the same queries give one by one, for any project, and a session that lost 
 from __future__ import annotations
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from assessors import services as svc
@@ -79,3 +79,18 @@ def test_prepared_statements_can_be_turned_off_for_a_transaction_pooler(settings
     sent = [q["sql"] for q in ctx.captured_queries]
     assert report == prepared_report
     assert [q for q in sent if "PREPARE " in q or "EXECUTE " in q] == []
+
+
+def test_an_audit_in_a_transaction_survives_a_session_that_lost_its_statements():
+    # psycopg answers any ROLLBACK (a savepoint's too) with DEALLOCATE ALL once it has prepared statements
+    # of its own (the ledger's); an audit inside the caller's transaction must not fail on that.
+    project = ProjectFactory()
+    populate(project, 1)
+    first, _ = audit(project)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("DEALLOCATE ALL")
+        again, [failed, retried, *_samples] = audit(project)
+        assert verbs(failed) == ["EXECUTE"]
+        assert sum(s.startswith("PREPARE ") for s in retried) == len(failed)
+        assert again == first
