@@ -20,6 +20,10 @@ SENTINEL_PROJECT = -987_654_321  # never a primary key: stands for the project i
 UNKNOWN = object()  # a compiled query whose template has not been worked out yet
 _LITERAL = re.compile(rf"(?<= ){SENTINEL_PROJECT}(?!\d)")  # the sentinel as psycopg writes it into SQL
 _MAX_PER_SESSION = 1024  # then the session's statements are deallocated (old plans, other days)
+_DEALLOCATE_OURS = (
+    "DO $$DECLARE n text; BEGIN FOR n IN SELECT name FROM pg_prepared_statements WHERE name LIKE 'icdev\\_q%' "
+    "LOOP EXECUTE format('DEALLOCATE %I', n); END LOOP; END$$"
+)
 _numbers = itertools.count(1)
 _sessions: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -59,9 +63,11 @@ class Batch:
         self.parts: list[str] = []
         self.rows: list[int] = []  # indexes of the results that carry rows (PREPARE returns none)
         self.new: set[str] = set()
+        self.relies_on_earlier = False  # executes a statement an earlier batch prepared
         if self.session is not None and len(self.session.names) > _MAX_PER_SESSION:
-            for name in sorted(self.session.names):
-                self.parts.append(f"DEALLOCATE {name}")
+            # Whichever of ours the session still has: psycopg may already have dropped them all (its
+            # DEALLOCATE ALL after a rollback), and DEALLOCATE of a missing name would fail the batch.
+            self.parts.append(_DEALLOCATE_OURS)
             self.session.names = set()
 
     def add(self, entry, params: list, reusable: bool) -> None:
@@ -71,7 +77,9 @@ class Batch:
             self._rows(self.cursor.mogrify(entry.sql, params))
             return
         name = f"{entry.statement}_{self.session.generation}"
-        if name not in self.session.names and name not in self.new:
+        if name in self.session.names:
+            self.relies_on_earlier = True
+        elif name not in self.new:
             self.parts.append(f"PREPARE {name}(bigint) AS {template}")
             self.new.add(name)
         self._rows(f"EXECUTE {name}({self.project:d})")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import OrderedDict
 from collections.abc import Callable
+from contextlib import nullcontext
 
 from django.db import ProgrammingError, connections, transaction
 
@@ -84,16 +85,13 @@ def rows_many(requests: list[tuple[tuple | None, Callable]], substitutions: dict
     reusable = [key is not None for key, _e, _q in found]  # only cached entries are worth preparing
     connection = connections[entries[0].alias]
     try:
-        if connection.in_atomic_block:
-            # Inside the caller's transaction a failed batch would abort it: a savepoint contains it.
-            with transaction.atomic(using=connection.alias):
-                return _run_batch(connection, entries, reusable, substitutions)
         return _run_batch(connection, entries, reusable, substitutions)
     except ProgrammingError as exc:
         # The session lost (or already had) a statement it was thought to have: a pooler's DISCARD ALL,
         # or psycopg's DEALLOCATE ALL after any rollback once it prepared statements of its own (the
-        # ledger's). The batch runs again, preparing everything under new names.
-        if not prepared.lost_track(exc):
+        # ledger's). The batch runs again, preparing everything under new names, unless the failure has
+        # aborted the caller's transaction.
+        if not prepared.lost_track(exc) or (connection.in_atomic_block and not _contained(exc)):
             raise
         return _run_batch(connection, entries, reusable, substitutions)
 
@@ -106,8 +104,15 @@ def _run_batch(connection, entries: list[Compiled], reusable: list[bool], substi
         batch = prepared.Batch(raw, substitutions)
         for entry, reuse in zip(entries, reusable, strict=True):
             batch.add(entry, _bind(entry.params, substitutions), reuse)
-        with batch:
-            cursor.execute(batch.sql())  # no parameters left: psycopg sends it as it is
+        # Statements prepared by an earlier batch may be gone; inside the caller's transaction a savepoint
+        # keeps that failure from aborting it (only then: savepoints cost two round trips).
+        contain = connection.in_atomic_block and batch.relies_on_earlier
+        try:
+            with batch, transaction.atomic(using=connection.alias) if contain else nullcontext():
+                cursor.execute(batch.sql())  # no parameters left: psycopg sends it as it is
+        except ProgrammingError as exc:
+            exc.icdev_contained = contain
+            raise
         out, current = [], 0
         for index, entry in zip(batch.rows, entries, strict=True):
             for _ in range(index - current):  # past the results without rows (PREPARE, DEALLOCATE)
@@ -115,6 +120,11 @@ def _run_batch(connection, entries: list[Compiled], reusable: list[bool], substi
             current = index
             out.append(_decode(entry, raw.fetchall()))
     return out
+
+
+def _contained(exc: Exception) -> bool:
+    """Whether a failed batch ran under its own savepoint (the caller's transaction is still usable)."""
+    return getattr(exc, "icdev_contained", False)
 
 
 def _cached(key: tuple | None) -> Compiled | None:

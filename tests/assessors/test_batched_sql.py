@@ -7,14 +7,23 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from assessors import prepared, sqlcache
 from assessors import services as svc
-from assessors import sqlcache
 from tests.factories import ProjectFactory
 
 from .helpers import SYSTEM
 from .test_audit import populate
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("clock")]
+
+
+@pytest.fixture(autouse=True)
+def fresh_session():
+    """Each test starts from a session holding none of our statements: earlier tests on this connection
+    may have brought it near the per-session limit, which would make the first batches drop them."""
+    with connection.cursor() as cursor:
+        cursor.execute(prepared._DEALLOCATE_OURS)
+        prepared._sessions.pop(cursor.connection, None)
 
 
 def audit(project) -> tuple[dict, list[list[str]]]:
@@ -94,3 +103,20 @@ def test_an_audit_in_a_transaction_survives_a_session_that_lost_its_statements()
         assert verbs(failed) == ["EXECUTE"]
         assert sum(s.startswith("PREPARE ") for s in retried) == len(failed)
         assert again == first
+
+
+def test_a_full_session_drops_its_statements_even_when_some_are_already_gone(monkeypatch):
+    project = ProjectFactory()
+    populate(project, 1)
+    first, _ = audit(project)
+    monkeypatch.setattr(prepared, "_MAX_PER_SESSION", 0)
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")  # gone on the server, still listed for the session
+    again, batches = audit(project)
+    # Every batch finds the session full: it drops whichever of ours exist, without failing on the others.
+    assert [b[0].startswith("DO $$") for b in batches] == [True] * len(batches)
+    assert again == first
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'icdev%%'")
+        (left,) = cursor.fetchone()
+    assert left == sum(s.startswith("PREPARE ") for s in batches[-1])  # only the last batch's remain
