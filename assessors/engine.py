@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from django.apps import apps
 from django.db import router
-from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
@@ -551,7 +551,3 @@ def display_id(model, pk: int, projects: dict[int, ProjectInfo]) -> str:
         return info.key if info else f"project #{pk}"
     prefix = getattr(model, "PUBLIC_ID_PREFIX", "")
     return f"{prefix}-{pk:05d}" if prefix else f"{model._meta.verbose_name} #{pk}"
-
-
-def flag_expr(q: Q) -> ExpressionWrapper:
-    return ExpressionWrapper(q, output_field=BooleanField())
