@@ -15,7 +15,7 @@ from django.db import models, transaction
 from accountability.actors import actor_ref
 from accountability.exceptions import ValidationFailed
 
-from . import policy
+from . import alone, policy
 from .build import ENTRY_ID_RE, Built, build, system_party
 from .schema import AI_TYPES, EntryType, InvestigationStatus, Oversight, Reversibility, accountable_owner
 from .store import store
@@ -78,7 +78,6 @@ def subject_ref(obj) -> dict:
     return ref
 
 
-@transaction.atomic
 def append_entry(
     *,
     entry_type: str,
@@ -93,7 +92,7 @@ def append_entry(
     correction: dict | None = None,
 ) -> AppendResult:
     """Validate, minimise and append one entry; AI records (action, decision, interaction) are policy
-    checked, and each failed check appends a Violation entry linked to it."""
+    checked, and each failed check appends a Violation entry linked to it, in the same transaction."""
     built = build(
         entry_type=entry_type,
         actor=actor,
@@ -106,14 +105,23 @@ def append_entry(
         violation=violation,
         correction=correction,
     )
-    if entry_type in (EntryType.VIOLATION, EntryType.CORRECTION):
-        _require_references(built)
     prepared = built.prepared()
-    ai = entry_type in AI_TYPES
+    if alone.possible(built) and alone.append(built, prepared):
+        return AppendResult(built.entry_id, built.entry_type, None, built.project_key)
+    with transaction.atomic():
+        return _append_checked(built, prepared)
+
+
+def _append_checked(built: Built, prepared) -> AppendResult:
+    """The general path, inside a transaction: reference checks, the store, the policy checks and a
+    Violation entry per finding."""
+    if built.entry_type in (EntryType.VIOLATION, EntryType.CORRECTION):
+        _require_references(built)
+    ai = built.entry_type in AI_TYPES
     # The invitation check's grant lookup travels with the write (one round trip on PostgreSQL).
     grants = policy.grant_query(built, prepared.occurred_at) if ai else None
     seq, grant_rows = store(prepared, read=grants)
-    result = AppendResult(built.entry_id, entry_type, seq, project_key)
+    result = AppendResult(built.entry_id, built.entry_type, seq, built.project_key)
     if ai:
         for finding in policy.run_checks(built, prepared.occurred_at, grant_rows if grants else None):
             result.violations.append(_record_finding(built, finding).entry_id)

@@ -17,7 +17,6 @@ from ..schema import AI_TYPES, EntryType, InvestigationStatus, Oversight, Revers
 from ._common import default_owner, recorder_party, require_append
 
 
-@transaction.atomic
 def ledger_entry_append(
     *,
     actor,
@@ -30,7 +29,8 @@ def ledger_entry_append(
     occurred_at=None,
 ) -> AppendResult:
     """Record what an AI system did (action, decision or interaction); failed policy checks append
-    Violation entries automatically."""
+    Violation entries automatically. No transaction of its own: ``append_entry`` makes the entry and
+    its violations atomic, and stores it in one autocommitted statement when it can."""
     require_append(actor, project)
     if entry_type not in AI_TYPES:
         raise ValidationFailed({"entry_type": ["One of: action, decision, interaction."]})

@@ -1,0 +1,104 @@
+"""Appends that are a transaction of their own (PostgreSQL queue mode, no transaction open): one
+statement in autocommit instead of BEGIN, INSERT and COMMIT, when the policy checks are known to pass.
+
+A model's append is policy checked against its scope grants. The grants seen last for (project,
+model) predict the invitation check; the INSERT carries that prediction as a guard, and PostgreSQL
+stores the entry only if the grants live at the entry's time are exactly the predicted ones (one
+statement, one snapshot). If they are not, nothing is written, the prediction is refreshed from the
+same statement, and the entry takes the general path, which records any violation in the same
+transaction as the entry. So the outcome is the general path's outcome, in one round trip instead
+of three."""
+
+from __future__ import annotations
+
+import functools
+import json
+
+from django.db import DEFAULT_DB_ALIAS, connections
+
+from . import policy
+from .models import PendingEntry
+from .schema import AI_TYPES, EntryType
+from .store import ENTRY_COLUMNS, Prepared, execute, mode
+
+_MAX_PREDICTIONS = 1024
+# (project key, model id) -> the grants' action-type patterns as PostgreSQL aggregated them (jsonb
+# text, compared by PostgreSQL itself) and as lists for the Python check.
+_predictions: dict[tuple[str, str], tuple[str, list]] = {}
+
+
+def possible(built) -> bool:
+    """Whether ``built`` may be stored on its own: queue mode with no transaction open, no references
+    to check, and (for AI records) a consent check that passes. Violations and corrections check
+    their evidence first, so they always take the general path."""
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.in_atomic_block or db.vendor != "postgresql" or not db.get_autocommit() or mode() != "queue":
+        return False
+    if built.entry_type in (EntryType.VIOLATION, EntryType.CORRECTION):
+        return False
+    if built.entry_type in AI_TYPES:
+        return not built.references and not policy.check_consent(built)
+    return True
+
+
+def append(built, prepared: Prepared) -> bool:
+    """Store ``prepared`` in one autocommitted statement; False when the general path must take it:
+    the live grants do not cover the action (its violation belongs in the entry's transaction), or
+    they changed under two attempts in a row."""
+    values = [getattr(prepared, c) for c in ENTRY_COLUMNS]
+    query = policy.grant_query(built, prepared.occurred_at) if built.entry_type in AI_TYPES else None
+    if query is None:
+        execute(_insert_sql(guarded=False), values)
+        return True
+    sql, params = query
+    key = (built.project_key, built.actor["id"])
+    predicted = _predictions.get(key)
+    for _ in range(2):
+        # Only a prediction that passes the invitation check may store; otherwise the statement is a
+        # probe (NULL never equals the live patterns) that refreshes the prediction, so one that a new
+        # grant made stale costs one round trip, not every later append.
+        covers = predicted is not None and not policy.check_invitation(built, prepared.occurred_at, _rows(predicted[1]))
+        stored, live = execute(
+            _insert_sql(guarded=True, grants=sql), [*params, *values, predicted[0] if covers else None], fetch="one"
+        )
+        if stored:
+            return True
+        predicted = (live, json.loads(live))
+        if len(_predictions) >= _MAX_PREDICTIONS:
+            _predictions.clear()
+        _predictions[key] = predicted
+        if policy.check_invitation(built, prepared.occurred_at, _rows(predicted[1])):
+            return False
+    return False
+
+
+def _rows(patterns: list) -> list[tuple]:
+    """Aggregated patterns in the row shape of ``policy.grant_query``."""
+    return [(p,) for p in patterns]
+
+
+def forget_predictions() -> None:
+    """Drop every predicted grant set (tests; the guard makes stale ones harmless)."""
+    _predictions.clear()
+
+
+@functools.lru_cache(maxsize=8)
+def _insert_sql(*, guarded: bool, grants: str = "") -> str:
+    """The pending INSERT; guarded, it stores the row only when the live grants aggregate to the
+    predicted patterns, and returns (rows stored, the live patterns as jsonb text)."""
+    from django.db import connection
+
+    table = PendingEntry._meta.db_table
+    columns = ", ".join(ENTRY_COLUMNS)
+    if not guarded:
+        return f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(ENTRY_COLUMNS))})"  # noqa: S608
+    # INSERT … SELECT types its expressions from the parameters, not the columns: cast each one.
+    casts = ", ".join(f"CAST(%s AS {PendingEntry._meta.get_field(c).db_type(connection)})" for c in ENTRY_COLUMNS)
+    return (
+        f"WITH grants AS ({grants}), "
+        "live AS (SELECT COALESCE(jsonb_agg(action_types ORDER BY action_types::text), '[]'::jsonb) AS patterns "
+        "FROM grants), "
+        f"stored AS (INSERT INTO {table} ({columns}) SELECT {casts} FROM live "  # noqa: S608
+        "WHERE live.patterns = CAST(%s AS jsonb) RETURNING 1) "
+        "SELECT (SELECT count(*) FROM stored), patterns::text FROM live"
+    )
