@@ -94,11 +94,12 @@ def _insert_sql(*, guarded: bool, grants: str = "") -> str:
         return f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(ENTRY_COLUMNS))})"  # noqa: S608
     # INSERT … SELECT types its expressions from the parameters, not the columns: cast each one.
     casts = ", ".join(f"CAST(%s AS {PendingEntry._meta.get_field(c).db_type(connection)})" for c in ENTRY_COLUMNS)
+    # Table, column and type names come from the models; the grants SELECT is policy's own.
     return (
-        f"WITH grants AS ({grants}), "
+        f"WITH grants AS ({grants}), "  # noqa: S608
         "live AS (SELECT COALESCE(jsonb_agg(action_types ORDER BY action_types::text), '[]'::jsonb) AS patterns "
         "FROM grants), "
-        f"stored AS (INSERT INTO {table} ({columns}) SELECT {casts} FROM live "  # noqa: S608
+        f"stored AS (INSERT INTO {table} ({columns}) SELECT {casts} FROM live "
         "WHERE live.patterns = CAST(%s AS jsonb) RETURNING 1) "
         "SELECT (SELECT count(*) FROM stored), patterns::text FROM live"
     )

@@ -55,7 +55,8 @@ def grant(project):
 
 
 def _stored(entry_id: str) -> int:
-    return PendingEntry.objects.filter(entry_id=entry_id).count() + LedgerEntry.objects.filter(entry_id=entry_id).count()
+    pending = PendingEntry.objects.filter(entry_id=entry_id).count()
+    return pending + LedgerEntry.objects.filter(entry_id=entry_id).count()
 
 
 def test_an_append_on_its_own_is_one_guarded_statement_once_the_grants_are_known(project, grant, calls):
@@ -111,9 +112,16 @@ def test_a_failed_consent_check_never_takes_the_short_path(project, grant, calls
 
 
 def test_inside_a_transaction_the_general_path_keeps_the_entry_with_the_callers_change(project, grant, calls):
-    with pytest.raises(RuntimeError), transaction.atomic():
-        entry = append_entry(**action_entry(1))
-        raise RuntimeError("the caller's change failed")
+    entry = None
+
+    def change_that_fails():
+        nonlocal entry
+        with transaction.atomic():
+            entry = append_entry(**action_entry(1))
+            raise RuntimeError("the caller's change failed")
+
+    with pytest.raises(RuntimeError):
+        change_that_fails()
     assert calls["alone"] == []
     assert _stored(entry.entry_id) == 0
 
