@@ -112,8 +112,12 @@ def resolve_references(ids: list[str], project_key: str) -> set[str]:
     if not ids:
         return set()
     scope = Q(entry_id__in=ids) & (Q(project_key=project_key) | Q(project_key=""))
-    found = set(LedgerEntry.objects.filter(scope).values_list("entry_id", flat=True))
-    return found | set(PendingEntry.objects.filter(scope).values_list("entry_id", flat=True))
+    # One statement, so one snapshot: with two, an entry the integrator moved from the queue into the
+    # log between them would be in neither answer.
+    # (Unordered: SQLite allows no ORDER BY inside a UNION, and the models have default orderings.)
+    integrated = LedgerEntry.objects.filter(scope).order_by().values_list("entry_id", flat=True)
+    pending = PendingEntry.objects.filter(scope).order_by().values_list("entry_id", flat=True)
+    return set(integrated.union(pending))
 
 
 def check_integrity(built) -> list[Finding]:
