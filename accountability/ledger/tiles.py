@@ -37,6 +37,10 @@ def _levels(hashes: list[bytes]) -> list[list[bytes]]:
     return levels
 
 
+class _Missing(Exception):
+    """A node that is neither known nor cached: the proof has to read tiles first."""
+
+
 class StoredTree:
     """Reads of the stored tree. Full tiles are cached per process under the log's genesis hash (so a
     different database, in tests or after a restore, never sees another log's tiles); the partial
@@ -220,13 +224,13 @@ class StoredTree:
         with connection.cursor() as cur:
             cur.execute(" UNION ALL ".join(parts) + " ORDER BY 1, 2, 3", args)
             rows = cur.fetchall()
-        for key in edge:  # an edge tile with no hashes stored yet is cached empty, as before
-            _edge_cache[(self.log_id, *key)] = [[]]
         self._store(rows, edge)
 
     def _store(self, rows, edge) -> None:
         """Cache the rows of a tile read (ordered by kind, level, position): full tiles (kind 0), and
-        the level-8t hashes of the partial tiles in ``edge`` (kinds 1 and 2) for which no full tile came."""
+        the level-8t hashes of the partial tiles in ``edge`` (kinds 1 and 2) for which no full tile came,
+        empty when none is stored yet (so a warm proof does not ask again; ``node`` re-reads a partial
+        tile that lacks a node it needs)."""
         found: dict[tuple[int, int], list[bytes]] = {}
         for kind, lv, position, data in rows:
             data = bytes(data)
@@ -238,17 +242,36 @@ class StoredTree:
             # Only the contiguous prefix counts: a gap in the stored log must not shift later nodes.
             if len(hashes) == position - key[1] * TILE_WIDTH:
                 hashes.append(data)
-        for key, hashes in found.items():
-            if key in edge and (self.log_id, *key) not in _tile_cache:
-                _edge_cache[(self.log_id, *key)] = _levels(hashes)
+        for key in edge:
+            if (self.log_id, *key) not in _tile_cache:
+                _edge_cache[(self.log_id, *key)] = _levels(found.get(key, []))
         while len(_tile_cache) > _CACHE_SIZE:
             _tile_cache.popitem(last=False)
         while len(_edge_cache) > 64:
             _edge_cache.popitem(last=False)
 
+    def _cached_node(self, level: int, index: int) -> bytes:
+        """``node`` from what is known or cached already, reading nothing: _Missing otherwise."""
+        known = self._known.get((level, index))
+        if known is not None:
+            return known
+        t, r = divmod(level, TILE_HEIGHT)
+        first = index << r
+        key = (self.log_id, t, first // TILE_WIDTH)
+        levels = _tile_cache.get(key) or _edge_cache.get(key)
+        if levels is not None and r < len(levels):
+            row, j = levels[r], (first % TILE_WIDTH) >> r
+            if j < len(row):
+                return row[j]
+        raise _Missing
+
     def _planned(self, proof_fn, *args) -> list[bytes]:
-        """Run a proof once on placeholder hashes to learn which nodes it reads, fetch their tiles
-        together, then run it for real."""
+        """Run a proof on the nodes at hand; when one is missing, run it once on placeholder hashes to
+        learn which nodes it reads, fetch their tiles together, then run it for real."""
+        try:
+            return proof_fn(self._cached_node, *args)
+        except _Missing:
+            pass
         needed: list[tuple[int, int]] = []
 
         def record(level: int, index: int) -> bytes:
@@ -279,8 +302,9 @@ def _signed_root(checkpoint: Checkpoint) -> bytes | None:
     """The root in the checkpoint's note, the one clients check proofs against (not the root column,
     which an edit of the table could change along with the compact range); None if the note does not
     parse or names another size. Its signature is the client's to check."""
-    try:
-        body = notes.Checkpoint.parse_text(notes.split_note(checkpoint.note)[0])
+    note = checkpoint.note
+    try:  # the body as ``split_note`` cuts it, without its character scan (nothing here is verified)
+        body = notes.Checkpoint.parse_text(note[: note.rfind("\n\n") + 1])
     except notes.NoteError:
         return None
     return body.root if body.size == checkpoint.tree_size else None
