@@ -221,10 +221,8 @@ class StoredTree:
                 args += [t - 1, first, first + TILE_WIDTH]
         if not parts:
             return
-        with connection.cursor() as cur:
-            cur.execute(" UNION ALL ".join(parts) + " ORDER BY 1, 2, 3", args)
-            rows = cur.fetchall()
-        self._store(rows, edge)
+        # Prepared on PostgreSQL: a proof at a given size repeats the same statement for its tiles.
+        self._store(store.execute(" UNION ALL ".join(parts) + " ORDER BY 1, 2, 3", args, fetch="all"), edge)
 
     def _store(self, rows, edge) -> None:
         """Cache the rows of a tile read (ordered by kind, level, position): full tiles (kind 0), and
