@@ -166,6 +166,12 @@ class Checkpoint(models.Model):
     note = models.TextField()
     key_id = models.CharField(max_length=8)
     created_at = models.DateTimeField()
+    compact_range = models.BinaryField(
+        null=True,
+        help_text="The tree's compact range at this size (its right edge, largest subtree first), so a proof "
+        "needs no right-edge reads; used only when it folds to the signed root. NULL on checkpoints signed "
+        "before it was stored (the append-only trigger forbids filling them in).",
+    )
 
     class Meta:
         ordering = ["-tree_size"]

@@ -639,7 +639,12 @@ def _sign_checkpoint(head: _Head) -> Checkpoint:
     now = timezone.now()
     primary = signers[0].verifier
     checkpoint = Checkpoint.objects.create(
-        tree_size=head.size, root=bytes(head.root), note=note, key_id=primary.id.hex(), created_at=now
+        tree_size=head.size,
+        root=bytes(head.root),
+        note=note,
+        key_id=primary.id.hex(),
+        created_at=now,
+        compact_range=bytes(head.compact_range),
     )
     for signer in signers:
         v = signer.verifier
