@@ -42,30 +42,54 @@ CHUNK = 8192
 def _select_sql() -> str:
     return (
         f"SELECT {', '.join(COLUMNS)} FROM {LedgerEntry._meta.db_table} "  # noqa: S608
-        "WHERE seq >= %s AND seq < %s ORDER BY seq"
+        "WHERE seq >= $1 AND seq < $2 ORDER BY seq"
     )
 
 
+def _sort_off(conn, *, session: bool) -> None:
+    """Disable sorting so the planner streams the primary key index: a bitmap scan plus an external
+    sort of each 15 MB chunk was five times slower while the table's statistics were stale (after a
+    bulk integration). ``session`` for a connection of our own, else only until ``_sort_on``."""
+    with conn.connection.cursor() as cur:
+        cur.execute("SET enable_sort = off" if session or not conn.in_atomic_block else "SET LOCAL enable_sort = off")
+
+
+def _sort_on(conn) -> None:
+    """Let the caller's later queries plan as usual."""
+    with conn.connection.cursor() as cur:
+        cur.execute("RESET enable_sort")
+
+
 def _read_chunk(conn, lo: int, hi: int) -> list[tuple]:
-    """Rows lo..hi in seq order, fetched in binary and decoded by the driver (psycopg's C loaders turn
-    bytea and int8 into bytes and int faster than any Python parsing of the wire format, and the
-    decoding happens in the reader thread while the verifier hashes). Sorting is disabled so the
-    planner streams the primary key index: a bitmap scan plus an external sort of each 15 MB chunk
-    was five times slower while the table's statistics were stale (after a bulk integration)."""
+    """Rows lo..hi in seq order, fetched in binary. The query runs through libpq's blocking call, which
+    psycopg makes without the GIL: the reader thread neither waits for the GIL at every packet (each
+    wait stalled the database too, once its socket buffer was full) nor keeps the verifier from it
+    while libpq parses the rows. Only turning the result into Python objects (psycopg's C loaders,
+    faster than any Python parsing of the wire format) holds the GIL, once per chunk."""
+    from psycopg import errors, pq  # PostgreSQL only
+    from psycopg.adapt import Transformer
+
+    raw = conn.connection
+    result = raw.pgconn.exec_params(_select_sql().encode(), [b"%d" % lo, b"%d" % hi], result_format=pq.Format.BINARY)
+    try:
+        if result.status != pq.ExecStatus.TUPLES_OK:
+            raise errors.error_from_result(result, encoding=raw.info.encoding)
+        loader = Transformer(raw)
+        loader.set_pgresult(result)
+        return loader.load_rows(0, result.ntuples, tuple)
+    finally:
+        result.clear()
+
+
+def _read_inline(conn, lo: int, hi: int) -> list[tuple]:
+    """``_read_chunk`` on the caller's connection, leaving its settings as they were."""
     conn.ensure_connection()
     with conn.wrap_database_errors:
-        import psycopg  # PostgreSQL only; Django's connections use client-side cursors, which have no binary mode
-
-        cur = psycopg.Cursor(conn.connection)
+        _sort_off(conn, session=False)
         try:
-            cur.execute("SET LOCAL enable_sort = off" if conn.in_atomic_block else "SET enable_sort = off")
-            try:
-                cur.execute(_select_sql(), [lo, hi], binary=True)
-                return cur.fetchall()
-            finally:
-                cur.execute("RESET enable_sort")  # the caller's later queries plan as usual
+            return _read_chunk(conn, lo, hi)
         finally:
-            cur.close()
+            _sort_on(conn)
 
 
 def _prefetched(start: int, end: int) -> Iterator[list[tuple]]:
@@ -75,10 +99,13 @@ def _prefetched(start: int, end: int) -> Iterator[list[tuple]]:
     chunks: queue.Queue = queue.Queue(maxsize=2)
 
     def read() -> None:
-        conn = connections[DEFAULT_DB_ALIAS]  # this thread's own connection
+        conn = connections[DEFAULT_DB_ALIAS]  # this thread's own connection, closed at the end
         try:
-            for lo in range(start, end, CHUNK):
-                chunks.put(_read_chunk(conn, lo, min(lo + CHUNK, end)))
+            conn.ensure_connection()
+            with conn.wrap_database_errors:
+                _sort_off(conn, session=True)
+                for lo in range(start, end, CHUNK):
+                    chunks.put(_read_chunk(conn, lo, min(lo + CHUNK, end)))
             chunks.put(None)
         except BaseException as exc:
             chunks.put(exc)
@@ -102,7 +129,7 @@ def _chunks(start: int, end: int) -> Iterator[list[tuple]]:
         # Inside a transaction (tests) another connection would not see its rows: read in line then.
         if connection.in_atomic_block:
             for lo in range(start, end, CHUNK):
-                yield _read_chunk(connection, lo, min(lo + CHUNK, end))
+                yield _read_inline(connection, lo, min(lo + CHUNK, end))
         else:
             yield from _prefetched(start, end)
         return
