@@ -19,7 +19,7 @@ from accountability.exceptions import ValidationFailed
 
 from .. import keys
 from ..models import Checkpoint, LedgerEntry, LedgerHead, LedgerTile, PendingEntry, VerificationRun
-from ..offline.formats import PURGE_ACTION
+from ..offline.formats import PURGE_ACTION, TILE_WIDTH
 from ..offline.merkle import verify_inclusion
 from ..offline.note import NoteError, Verifier, open_checkpoint
 from ..offline.verifier import LogVerifier, Report
@@ -37,48 +37,98 @@ class Verification:
 
 
 CHUNK = 8192
+TILE_CHUNKS = 8  # chunks whose level-0 tiles are read in one query
+Chunk = tuple[list[tuple], dict[int, tuple[bytes, bytes]] | None]  # rows, and level-0 tiles by index
 
 
 def _select_sql() -> str:
     return (
         f"SELECT {', '.join(COLUMNS)} FROM {LedgerEntry._meta.db_table} "  # noqa: S608
-        "WHERE seq >= %s AND seq < %s ORDER BY seq"
+        "WHERE seq >= $1 AND seq < $2 ORDER BY seq"
     )
 
 
-def _read_chunk(conn, lo: int, hi: int) -> list[tuple]:
-    """Rows lo..hi in seq order, fetched in binary and decoded by the driver (psycopg's C loaders turn
-    bytea and int8 into bytes and int faster than any Python parsing of the wire format, and the
-    decoding happens in the reader thread while the verifier hashes). Sorting is disabled so the
-    planner streams the primary key index: a bitmap scan plus an external sort of each 15 MB chunk
-    was five times slower while the table's statistics were stale (after a bulk integration)."""
-    conn.ensure_connection()
-    with conn.wrap_database_errors:
-        import psycopg  # PostgreSQL only; Django's connections use client-side cursors, which have no binary mode
+def _tiles_sql() -> str:
+    return (
+        f'SELECT "index", hashes, root FROM {LedgerTile._meta.db_table} '  # noqa: S608
+        'WHERE level = 0 AND "index" >= $1 AND "index" < $2'
+    )
 
-        cur = psycopg.Cursor(conn.connection)
-        try:
-            cur.execute("SET LOCAL enable_sort = off" if conn.in_atomic_block else "SET enable_sort = off")
+
+def _sort_off(conn, *, session: bool) -> None:
+    """Disable sorting so the planner streams the primary key index: a bitmap scan plus an external
+    sort of each 15 MB chunk was five times slower while the table's statistics were stale (after a
+    bulk integration). ``session`` for a connection of our own, else only until ``_sort_on``."""
+    with conn.connection.cursor() as cur:
+        cur.execute("SET enable_sort = off" if session or not conn.in_atomic_block else "SET LOCAL enable_sort = off")
+
+
+def _sort_on(conn) -> None:
+    """Let the caller's later queries plan as usual."""
+    with conn.connection.cursor() as cur:
+        cur.execute("RESET enable_sort")
+
+
+def _fetch(conn, sql: str, lo: int, hi: int) -> list[tuple]:
+    """Run ``sql`` with bounds lo and hi and return its rows, fetched in binary. The query runs through
+    libpq's blocking call, which psycopg makes without the GIL: the reader thread neither waits for the
+    GIL at every packet (each wait stalled the database too, once its socket buffer was full) nor keeps
+    the verifier from it while libpq parses the rows. Only turning the result into Python objects
+    (psycopg's C loaders, faster than any Python parsing of the wire format) holds the GIL."""
+    from psycopg import errors, pq  # PostgreSQL only
+    from psycopg.adapt import Transformer
+
+    raw = conn.connection
+    result = raw.pgconn.exec_params(sql.encode(), [b"%d" % lo, b"%d" % hi], result_format=pq.Format.BINARY)
+    try:
+        if result.status != pq.ExecStatus.TUPLES_OK:
+            raise errors.error_from_result(result, encoding=raw.info.encoding)
+        loader = Transformer(raw)
+        loader.set_pgresult(result)
+        return loader.load_rows(0, result.ntuples, tuple)
+    finally:
+        result.clear()
+
+
+def _read_chunks(conn, start: int, end: int, *, own: bool) -> Iterator[Chunk]:
+    """Rows start..end in seq order, a chunk at a time; with the first chunk of every ``TILE_CHUNKS``,
+    the level-0 tiles that end among their rows (the verifier checks each as it completes it). Tiles
+    are written in the transaction that adds their entries, so all of them are there. They come a
+    group at a time because every return from libpq makes the reader wait for the GIL (up to the
+    switch interval, 5 ms) while the verifier runs. ``own``: a connection of our own, where sorting is
+    already off; otherwise it is turned off for each query and back on before the caller resumes."""
+    group = TILE_CHUNKS * CHUNK
+    for lo in range(start, end, CHUNK):
+        hi = min(lo + CHUNK, end)
+        tiles = None
+        if (lo - start) % group == 0:
+            found = _fetch(conn, _tiles_sql(), lo // TILE_WIDTH, min(lo + group, end) // TILE_WIDTH)
+            tiles = {index: (hashes, root) for index, hashes, root in found}
+        if own:
+            rows = _fetch(conn, _select_sql(), lo, hi)
+        else:
+            _sort_off(conn, session=False)
             try:
-                cur.execute(_select_sql(), [lo, hi], binary=True)
-                return cur.fetchall()
+                rows = _fetch(conn, _select_sql(), lo, hi)
             finally:
-                cur.execute("RESET enable_sort")  # the caller's later queries plan as usual
-        finally:
-            cur.close()
+                _sort_on(conn)
+        yield rows, tiles
 
 
-def _prefetched(start: int, end: int) -> Iterator[list[tuple]]:
+def _prefetched(start: int, end: int) -> Iterator[Chunk]:
     """Chunks read by a thread on its own connection while this one verifies the previous chunk:
     the database streams (and the driver waits, without the GIL) while Python hashes. One reader:
     a second one only competed for the same two cores in the benchmark."""
     chunks: queue.Queue = queue.Queue(maxsize=2)
 
     def read() -> None:
-        conn = connections[DEFAULT_DB_ALIAS]  # this thread's own connection
+        conn = connections[DEFAULT_DB_ALIAS]  # this thread's own connection, closed at the end
         try:
-            for lo in range(start, end, CHUNK):
-                chunks.put(_read_chunk(conn, lo, min(lo + CHUNK, end)))
+            conn.ensure_connection()
+            with conn.wrap_database_errors:
+                _sort_off(conn, session=True)
+                for chunk in _read_chunks(conn, start, end, own=True):
+                    chunks.put(chunk)
             chunks.put(None)
         except BaseException as exc:
             chunks.put(exc)
@@ -94,34 +144,40 @@ def _prefetched(start: int, end: int) -> Iterator[list[tuple]]:
     reader.join()
 
 
-def _chunks(start: int, end: int) -> Iterator[list[tuple]]:
-    """(seq, leaf, hash, payload, salt) rows in seq order, a chunk at a time. Each chunk is read
-    completely before it is yielded, because the verifier reads tiles on the same connection in
-    between."""
+def _chunks(start: int, end: int) -> Iterator[Chunk]:
+    """(seq, leaf, hash, payload, salt) rows in seq order, a chunk at a time, with level-0 tiles ahead
+    of the verifier where they came along (PostgreSQL; else None). Each chunk is read completely before
+    it is yielded, because the verifier reads other tiles on the same connection in between."""
     if connection.vendor == "postgresql":
         # Inside a transaction (tests) another connection would not see its rows: read in line then.
         if connection.in_atomic_block:
-            for lo in range(start, end, CHUNK):
-                yield _read_chunk(connection, lo, min(lo + CHUNK, end))
+            connection.ensure_connection()
+            with connection.wrap_database_errors:
+                yield from _read_chunks(connection, start, end, own=False)
         else:
             yield from _prefetched(start, end)
         return
     for lo in range(start, end, CHUNK):
         qs = LedgerEntry.objects.filter(seq__gte=lo, seq__lt=min(lo + CHUNK, end)).order_by("seq")
-        yield [
+        rows = [
             (seq, bytes(leaf), bytes(h), None if p is None else bytes(p), None if t is None else bytes(t))
             for seq, leaf, h, p, t in qs.values_list(*COLUMNS)
         ]
+        yield rows, None
 
 
 class _Tiles:
-    """Stored tiles for the verifier, fetched 64 at a time as it reaches them."""
+    """Stored tiles for the verifier: level-0 tiles read ahead with the chunks, else fetched 64 at a
+    time as it reaches them."""
 
     def __init__(self):
         self.cache: dict[tuple[int, int], tuple[bytes, bytes]] = {}
+        self.ahead: dict[int, tuple[bytes, bytes]] = {}
 
     def __call__(self, level: int, index: int):
-        key = (level, index)
+        if level == 0 and index in self.ahead:
+            return self.ahead[index]
+        key = (level, index)  # anything else, including a tile missing from the chunk's, as before
         if key not in self.cache:
             rows = LedgerTile.objects.filter(level=level, index__gte=index, index__lt=index + 64)
             self.cache = {
@@ -189,11 +245,12 @@ def ledger_verify(
             start, start_range, prev, start_problems = _start_from(anchor, verifiers)
             if start_range is None:
                 start, prev = 0, b"\x00" * 32  # the anchor does not hold: verify everything
+    tile_fn = _Tiles()
     verifier = LogVerifier(
         origin=keys.origin(),
         verifiers=verifiers,
         checkpoints={k: v for k, v in checkpoints.items() if k >= start},
-        tile_fn=_Tiles(),
+        tile_fn=tile_fn,
         start_size=start,
         start_range=start_range,
         start_prev=prev,
@@ -209,7 +266,9 @@ def ledger_verify(
     done = 0
     # Read past the head's size: rows beyond it (or a head that lies about it) are checked too.
     last = LedgerEntry.objects.order_by("-seq").values_list("seq", flat=True).first()
-    for chunk in _chunks(start, max(size, (last or 0) + 1)):
+    for chunk, tiles_ahead in _chunks(start, max(size, (last or 0) + 1)):
+        if tiles_ahead is not None:
+            tile_fn.ahead = tiles_ahead
         verifier.feed_many(chunk)
         done += len(chunk)
         if progress is not None:

@@ -124,3 +124,31 @@ def test_a_leaf_whose_prev_does_not_follow_payload_hash_takes_the_full_path(rows
     assert reasons == {"chain_break", "tile_mismatch", "checkpoint_mismatch", "head_mismatch"}
     for chunks in SPLITS:
         assert _report(changed, chunks, checkpoints, _Tiles()) == by_one, chunks
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("old", "new", "reason"),
+    [
+        # an "=" before "payload_hash" misplaces where the batched path looks for it: it searches instead
+        (b'"links":[]', b'"links":["="]', None),
+        # "log" further from "payload_hash" than in the leaf before: it is searched for up to there
+        (b'"oversight":"audit"', b'"oversight":"auditor"', None),
+        # "log" naming another log, where the previous leaf's distance would have found it
+        (b'"log":"', b'"log":"x', "origin_mismatch"),
+        # "prev" and "payload_hash" where the first "=" says, but not the leaf's
+        (b'"payload_hash":"', b'"payload_hash":"A', "payload_hash_mismatch"),
+    ],
+)
+def test_a_leaf_the_batched_path_cannot_place_reports_what_feed_reports(rows, old, new, reason):
+    """The batched path finds "payload_hash" and "log" by position where it can; anything else is
+    searched for, or left to ``feed``, so every leaf is judged as ``feed`` judges it."""
+    seq, leaf, _, payload, salt = rows[300]
+    changed = [*rows[:300], (seq, leaf.replace(old, new, 1), None, payload, salt), *rows[301:]]
+    checkpoints = _notes(rows)
+    by_one = _report(changed, None, checkpoints, _Tiles())
+    reasons = {p["reason"] for p in by_one["problems"] if p["seq"] == 300}
+    # the leaf's hash changed, so the next entry's prev no longer names it
+    assert reasons == {"chain_break", "tile_mismatch"} | ({reason} if reason else set())
+    for chunks in SPLITS:
+        assert _report(changed, chunks, checkpoints, _Tiles()) == by_one, chunks
