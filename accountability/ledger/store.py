@@ -134,8 +134,9 @@ def store(prepared: Prepared, *, read: tuple[str, list] | None = None) -> tuple[
     the write, in the same transaction."""
     if mode() == "queue":
         return None, _insert_pending(prepared, read)
-    seq = _append_inline(prepared)
-    return seq, (execute(read[0], read[1], fetch="all") if read else [])
+    db = _db()  # one look-up for the whole inline append (each is a thread-local access)
+    seq = _append_inline(prepared, db)
+    return seq, (_run(db, read[0], read[1], fetch="all") if read else [])
 
 
 def execute(sql: str, params=(), *, fetch: str = "") -> object:
@@ -340,8 +341,9 @@ class _Sequencer:
     """Extends the head with entries in order: assigns seq, prev and recorded_at, builds leaves, keeps
     the compact range, and writes completed tiles. Used by both append paths."""
 
-    def __init__(self, head: _Head):
+    def __init__(self, head: _Head, db=None):
         self.head = head
+        self.db = db  # the connection wrapper, when the caller already holds it
         self.start = head.size
         self.range = CompactRange.from_bytes(head.size, head.compact_range)
         self.prev = bytes(head.last_hash)
@@ -371,7 +373,7 @@ class _Sequencer:
         head.compact_range = self.range.to_bytes()
         head.last_hash = self.prev
         head.last_recorded_at = self.last_recorded
-        _save_head(head, ("size", "root", "compact_range", "last_hash", "last_recorded_at"))
+        _save_head(head, ("size", "root", "compact_range", "last_hash", "last_recorded_at"), self.db)
 
 
 def _complete_tiles(old_size: int, new_size: int) -> None:
@@ -423,13 +425,14 @@ def _ensure_genesis(seq: _Sequencer) -> list[tuple]:
 _ROW_FIELDS = ("seq", "recorded_at", "leaf_bytes", "entry_hash", "previous_hash", "corrects_seq")
 
 
-def _insert_entries(items: list[tuple]) -> None:
+def _insert_entries(items: list[tuple], db=None) -> None:
     """Insert sequenced entries: (prepared, (seq, recorded_at, leaf, hash, prev, corrects_seq))."""
-    if connection.vendor == "postgresql" and len(items) > 50:
+    db = db or _db()
+    if db.vendor == "postgresql" and len(items) > 50:
         _copy_entries(items)
         return
     if len(items) <= 2:  # the inline path: one entry (two with the genesis); skip the ORM's SQL builder
-        _insert_rows(items)
+        _insert_rows(items, db)
         return
     LedgerEntry.objects.bulk_create(
         [
@@ -486,8 +489,7 @@ def _insert_sql(vendor: str) -> str:
     return f"INSERT INTO {LedgerEntry._meta.db_table} ({cols}) VALUES ({', '.join(['%s'] * len(plan))})"  # noqa: S608
 
 
-def _insert_rows(items: list[tuple]) -> None:
-    db = _db()
+def _insert_rows(items: list[tuple], db) -> None:
     plan = _column_plan_for(db.vendor)[1]
     sql = _insert_sql(db.vendor)
     times = _datetime_columns()
@@ -535,13 +537,14 @@ def _fetch_pending(limit: int) -> list[_Pending]:
 # --- inline append --------------------------------------------------------------------------------
 
 
-def _append_inline(p: Prepared) -> int:
-    head = _load_head(lock=True)
-    sequencer = _Sequencer(head)
+def _append_inline(p: Prepared, db=None) -> int:
+    db = db or _db()
+    head = _load_head(lock=True, db=db)
+    sequencer = _Sequencer(head, db)
     items = _ensure_genesis(sequencer)
     row = sequencer.next(p, _links_for(p.corrects_entry_id, sequencer.hashes))
     items.append((p, row))
-    _insert_entries(items)
+    _insert_entries(items, db)
     sequencer.finish()
     if _checkpoint_due(head):
         _sign_checkpoint(head)
