@@ -52,6 +52,23 @@ def test_development_turns_debug_on():
     assert _settings_process(ICDEV_ENV="development").stdout.split() == ["True", "False", "0"]
 
 
+def test_sqlite_file_connections_get_the_configured_pragmas(tmp_path):
+    # Every connection runs the init commands: WAL with NORMAL syncs, checkpoints every 10,000 pages
+    # and the WAL truncated back to 64 MiB after one (README, "SQLite appends, third round").
+    script = (
+        "import django; django.setup(); from django.db import connection; cur = connection.cursor(); "
+        "print(*[cur.execute(f'PRAGMA {p}').fetchone()[0] for p in "
+        "('journal_mode', 'synchronous', 'wal_autocheckpoint', 'journal_size_limit')])"
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "ICDEV_", "DATABASE_"))}
+    env = {**clean, "DJANGO_SETTINGS_MODULE": "icdev.settings", "ICDEV_ENV": "development"}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'pragmas.sqlite3'}"
+    proc = subprocess.run(  # noqa: S603 - this interpreter with a fixed script
+        [sys.executable, "-c", script], cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=120, env=env
+    )
+    assert proc.stdout.split() == ["wal", "1", "10000", "67108864"], proc.stderr
+
+
 def test_policy_file_is_validated(tmp_path):
     good = yaml.safe_load(Path(settings.ICDEV_ACCOUNTABILITY_CONFIG).read_text(encoding="utf-8"))
     bad = tmp_path / "policy.yaml"

@@ -117,8 +117,48 @@ def _nfc(value: str) -> str:
     return value
 
 
+def _plain(value, depth: int = 0) -> bool:
+    """Whether ``value`` holds only what the fast walk accepts, ignoring what non-ASCII text needs:
+    JSON containers (dicts with non-empty string keys, lists, tuples), strings, None, booleans and
+    safe integers, nested no deeper than the fast walk allows. Checks types only and copies
+    nothing; ``canonical_bytes`` checks for non-ASCII text on the encoded result instead."""
+    kind = type(value)
+    if kind is dict:
+        if depth >= MAX_DEPTH:
+            return False
+        for key, item in value.items():
+            if type(key) is not str or not key:
+                return False
+            if type(item) is not str and not _plain(item, depth + 1):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        if depth >= MAX_DEPTH:
+            return False
+        for item in value:  # noqa: SIM110 - all() over a generator costs more than the loop
+            if type(item) is not str and not _plain(item, depth + 1):
+                return False
+        return True
+    if kind is str or value is None or kind is bool:
+        return True
+    return kind is int and -MAX_INT <= value <= MAX_INT
+
+
+# Built once: ``json.dumps`` with these options builds an encoder per call. No circular check: the
+# walks above refuse anything nested deeper than MAX_DEPTH, so no cycle reaches the encoder.
+_encode = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False, check_circular=False
+).encode
+
+
 def canonical_bytes(value, field: str = "payload") -> bytes:
     """The JCS bytes of ``value`` after the ledger's rules; ValidationFailed names every offending path."""
+    if _plain(value):
+        text = _encode(value)
+        # ASCII output means every key and string was ASCII, which NFC leaves as it is: the fast
+        # walk would have returned an equal value (tuples become lists, which encode alike).
+        if text.isascii():
+            return _checked(text.encode(), value, field)
     try:
         clean = _clean(value)
     except _Refused:
@@ -126,7 +166,12 @@ def canonical_bytes(value, field: str = "payload") -> bytes:
         clean = normalise(value, "$", errors)
         if errors:
             raise ValidationFailed({f"{field}{path[1:]}": msg for path, msg in errors.items()}) from None
-    data = json.dumps(clean, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
-    if getattr(settings, "ICDEV_LEDGER_CHECK_JCS", False) and data != rfc8785.dumps(clean):
+    return _checked(_encode(clean).encode(), clean, field)
+
+
+def _checked(data: bytes, value, field: str) -> bytes:
+    """With ICDEV_LEDGER_CHECK_JCS on (the test settings), compare ``data`` with ``rfc8785``'s bytes
+    for ``value`` (which encodes tuples as arrays too)."""
+    if getattr(settings, "ICDEV_LEDGER_CHECK_JCS", False) and data != rfc8785.dumps(value):
         raise AssertionError(f"canonical bytes differ from rfc8785 for {field}")
     return data

@@ -57,18 +57,25 @@ def minimise(value, key: str = ""):
 
 def _minimise(value, key: str, person_keys: frozenset[str]):
     """``minimise`` with the person keys looked up once per document rather than once per value.
-    Containers pass plain strings through inline (no "@", not under a person key): most members
-    of an entry are such strings, and a call per string was most of the walk's cost."""
+    Members of a dict under a key that names no person are handled in the loop when they are
+    strings without "@", lists, booleans or None (nearly every member of an entry), instead of by
+    a call each; a call per member was most of the walk's cost."""
     if isinstance(value, dict):
-        return {
-            k: v
-            if type(v) is str
-            and "@" not in v
-            and type(k) is str
-            and not (k in person_keys or k.endswith(PERSON_SUFFIXES))
-            else _minimise(v, k, person_keys)
-            for k, v in value.items()
-        }
+        out = {}
+        for k, v in value.items():
+            if type(k) is str and not (k in person_keys or k.endswith(PERSON_SUFFIXES)):
+                kind = type(v)
+                if kind is str and "@" not in v:
+                    out[k] = v
+                    continue
+                if kind is list:  # as the list branch below does for a key that names no person
+                    out[k] = [x if type(x) is str and "@" not in x else _minimise(x, k, person_keys) for x in v]
+                    continue
+                if kind is bool or v is None:
+                    out[k] = v
+                    continue
+            out[k] = _minimise(v, k, person_keys)
+        return out
     if isinstance(value, list | tuple):
         plain = type(key) is str and not (key in person_keys or key.endswith(PERSON_SUFFIXES))
         return [v if plain and type(v) is str and "@" not in v else _minimise(v, key, person_keys) for v in value]

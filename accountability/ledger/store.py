@@ -134,8 +134,9 @@ def store(prepared: Prepared, *, read: tuple[str, list] | None = None) -> tuple[
     the write, in the same transaction."""
     if mode() == "queue":
         return None, _insert_pending(prepared, read)
-    seq = _append_inline(prepared)
-    return seq, (execute(read[0], read[1], fetch="all") if read else [])
+    db = _db()  # one look-up for the whole inline append (each is a thread-local access)
+    seq = _append_inline(prepared, db)
+    return seq, (_run(db, read[0], read[1], fetch="all") if read else [])
 
 
 def execute(sql: str, params=(), *, fetch: str = "") -> object:
@@ -154,6 +155,8 @@ def _db():
 def _run(db, sql: str, params=(), fetch: str = "", *, binary: bool = False) -> object:
     """``execute`` on a connection wrapper the caller already holds; ``binary`` asks PostgreSQL for
     binary results."""
+    if db.vendor == "sqlite":
+        return _run_sqlite(db, sql, params, fetch)
     db.ensure_connection()
     with db.wrap_database_errors:
         cur = _driver_cursor(db)
@@ -167,6 +170,21 @@ def _run(db, sql: str, params=(), fetch: str = "", *, binary: bool = False) -> o
             return None
         finally:
             cur.close()
+
+
+def _run_sqlite(db, sql: str, params, fetch: str) -> object:
+    """``_run`` on SQLite: ``Connection.execute`` makes, runs and (once dropped) finalises the cursor
+    in C, and ``ensure_connection`` (a no-op once connected) is only called when there is no
+    connection yet; each step cost as much Python as the statement itself."""
+    if db.connection is None:
+        db.ensure_connection()
+    with db.wrap_database_errors:
+        cur = db.connection.execute(_placeholders(sql, "sqlite"), params)
+        if fetch == "one":
+            return cur.fetchone()
+        if fetch == "all":
+            return cur.fetchall()
+        return None
 
 
 def _driver_cursor(db):
@@ -325,8 +343,9 @@ class _Sequencer:
     """Extends the head with entries in order: assigns seq, prev and recorded_at, builds leaves, keeps
     the compact range, and writes completed tiles. Used by both append paths."""
 
-    def __init__(self, head: _Head):
+    def __init__(self, head: _Head, db=None):
         self.head = head
+        self.db = db  # the connection wrapper, when the caller already holds it
         self.start = head.size
         self.range = CompactRange.from_bytes(head.size, head.compact_range)
         self.prev = bytes(head.last_hash)
@@ -356,7 +375,7 @@ class _Sequencer:
         head.compact_range = self.range.to_bytes()
         head.last_hash = self.prev
         head.last_recorded_at = self.last_recorded
-        _save_head(head, ("size", "root", "compact_range", "last_hash", "last_recorded_at"))
+        _save_head(head, ("size", "root", "compact_range", "last_hash", "last_recorded_at"), self.db)
 
 
 def _complete_tiles(old_size: int, new_size: int) -> None:
@@ -408,11 +427,11 @@ def _ensure_genesis(seq: _Sequencer) -> list[tuple]:
 _ROW_FIELDS = ("seq", "recorded_at", "leaf_bytes", "entry_hash", "previous_hash", "corrects_seq")
 
 
-def _insert_entries(items: list[tuple]) -> None:
+def _insert_entries(items: list[tuple], db=None) -> None:
     """Insert sequenced entries built here: (prepared, (seq, recorded_at, leaf, hash, prev,
     corrects_seq)). The inline path writes one (two with the genesis); queued entries move over from
     the pending table instead (``_move_pending``)."""
-    _insert_rows(items)
+    _insert_rows(items, db or _db())
 
 
 @functools.lru_cache(maxsize=4)
@@ -448,23 +467,26 @@ def _insert_sql(vendor: str) -> str:
     return f"INSERT INTO {LedgerEntry._meta.db_table} ({cols}) VALUES ({', '.join(['%s'] * len(plan))})"  # noqa: S608
 
 
-def _insert_rows(items: list[tuple]) -> None:
-    db = _db()
+def _insert_rows(items: list[tuple], db) -> None:
     plan = _column_plan_for(db.vendor)[1]
     sql = _insert_sql(db.vendor)
+    times = _datetime_columns()
     for p, row in items:
         values = _values(p, row, plan)
-        for i in _datetime_columns():  # datetimes go through the backend's adapter as the ORM sends them
+        for i in times:  # datetimes go through the backend's adapter as the ORM sends them
             values[i] = _adapt_time(values[i], db)
         _run(db, sql, values)
 
 
 def _adapt_time(value, db):
     """``adapt_datetimefield_value`` as the ORM applies it, with a shortcut for the common case on
-    SQLite (a UTC datetime into a UTC connection: its naive text form), which the backend's
-    general adapter took several microseconds per column to reach."""
-    if value is not None and value.tzinfo is dt.UTC and db.vendor == "sqlite" and db.timezone is dt.UTC:
-        return str(value.replace(tzinfo=None))
+    SQLite (a UTC datetime into a UTC connection: its naive text form, which is the aware form
+    without its "+00:00"), which the backend's general adapter took several microseconds per
+    column to reach."""
+    if value is None:
+        return None  # what every backend's adapter returns for None
+    if value.tzinfo is dt.UTC and db.vendor == "sqlite" and db.timezone is dt.UTC:
+        return str(value)[:-6]
     return db.ops.adapt_datetimefield_value(value)
 
 
@@ -572,13 +594,14 @@ def _move_pending(items: list[tuple]) -> None:
 # --- inline append --------------------------------------------------------------------------------
 
 
-def _append_inline(p: Prepared) -> int:
-    head = _load_head(lock=True)
-    sequencer = _Sequencer(head)
+def _append_inline(p: Prepared, db=None) -> int:
+    db = db or _db()
+    head = _load_head(lock=True, db=db)
+    sequencer = _Sequencer(head, db)
     items = _ensure_genesis(sequencer)
     row = sequencer.next(p, _links_for(p.corrects_entry_id, sequencer.hashes))
     items.append((p, row))
-    _insert_entries(items)
+    _insert_entries(items, db)
     sequencer.finish()
     if _checkpoint_due(head):
         _sign_checkpoint(head)

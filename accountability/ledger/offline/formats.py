@@ -84,6 +84,10 @@ def _check_leaf_value(value, path: str) -> None:
     raise ValueError(f"{path}: {type(value).__name__} is not allowed in a leaf (no floats)")
 
 
+# Built once: ``json.dumps`` with non-default options builds an encoder on every call.
+_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+
+
 def encode_leaf(leaf: dict, *, check: bool = True) -> bytes:
     """JCS bytes of a leaf. For values limited to strings, safe integers, booleans, null, lists and
     objects with ASCII keys, sorted compact ``json.dumps`` is byte-identical to RFC 8785 (a property
@@ -94,7 +98,7 @@ def encode_leaf(leaf: dict, *, check: bool = True) -> bytes:
         raise ValueError(f"leaf keys differ from v{FORMAT_VERSION}: {sorted(set(leaf) ^ LEAF_KEYS)}")
     if check:
         _check_leaf_value(leaf, "leaf")
-    data = json.dumps(leaf, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    data = _encode(leaf).encode()
     if len(data) > MAX_LEAF_SIZE:
         raise ValueError(f"a leaf is at most {MAX_LEAF_SIZE} bytes")
     return data

@@ -124,3 +124,90 @@ def test_deep_nesting_is_refused_by_both_walks():
         value = [value]
     with pytest.raises(ValidationFailed):
         canonical_bytes({"deep": value})
+
+
+class _Label(str):
+    """A str subclass, as TextChoices members are."""
+
+
+def _reference_bytes(value) -> bytes:
+    """canonical_bytes as it was before the type-only fast path: the full walk, then sorted compact JSON."""
+    import json
+
+    from accountability.ledger.canonical import normalise
+
+    errors: dict = {}
+    clean = normalise(value, "$", errors)
+    if errors:
+        raise ValidationFailed({f"payload{path[1:]}": msg for path, msg in errors.items()})
+    return json.dumps(clean, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def _assert_same_outcome(value) -> None:
+    """canonical_bytes gives the reference's bytes, or refuses with the reference's messages."""
+    try:
+        expected = _reference_bytes(value)
+    except ValidationFailed as exc:
+        errors = exc.errors
+    else:
+        assert canonical_bytes(value) == expected
+        return
+    with pytest.raises(ValidationFailed) as got:
+        canonical_bytes(value)
+    assert got.value.errors == errors
+
+
+# Everything a caller might hand over: what the rules accept and what they refuse, in any mix.
+any_keys = ascii_keys | st.text(max_size=4) | st.integers(-3, 3) | st.just("")
+any_scalars = (
+    st.none()
+    | st.booleans()
+    | safe_ints
+    | st.integers()
+    | st.floats(allow_nan=True)
+    | texts
+    | st.text(alphabet="ab\u00e9e\u0301\ud800", max_size=4)
+    | texts.map(_Label)
+)
+any_values = st.recursive(
+    any_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=3).map(tuple)
+        | st.dictionaries(any_keys, inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.dictionaries(any_keys, any_values, max_size=6) | any_values)
+def test_canonical_bytes_equal_the_full_walks_or_fail_alike(value):
+    """The type-only check plus the ASCII test on the output must give the full walk's bytes, and
+    refuse exactly what it refuses, with the same messages."""
+    _assert_same_outcome(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ({"t": ("a", 1, None)}, b'{"t":["a",1,null]}'),  # tuples are arrays
+        ({"s": _Label("x")}, b'{"s":"x"}'),  # str subclasses go through the full walk
+        ({"s": "caf\u00e9", "k": "e\u0301"}, '{"k":"é","s":"café"}'.encode()),  # non-ASCII: NFC applies
+        ({"b": True, "n": -(2**53 - 1)}, b'{"b":true,"n":-9007199254740991}'),
+    ],
+)
+def test_canonical_bytes_of_known_values(value, expected):
+    assert canonical_bytes(value) == expected
+
+
+@pytest.mark.parametrize("wrap", [lambda v: [v], lambda v: {"k": v}, lambda v: (v,)])
+@pytest.mark.parametrize("inner", ["x", 1, [], {}, ["x"], {"k": "x"}])
+def test_nesting_around_the_depth_limit_is_handled_as_the_full_walk_does(wrap, inner):
+    from accountability.ledger.canonical import MAX_DEPTH
+
+    for levels in range(MAX_DEPTH - 2, MAX_DEPTH + 2):
+        value = inner
+        for _ in range(levels):
+            value = wrap(value)
+        _assert_same_outcome({"v": value})
