@@ -101,7 +101,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # which at 1,000 pages were about a tenth of a ledger append (README, "SQLite appends, third
     # round"); the WAL then reaches about 41 MB, and journal_size_limit truncates it back to 64 MiB
     # after a checkpoint if a long reader ever let it grow past that.
-    DATABASES["default"]["ENGINE"] = "icdev.sqlite3"  # Django's, with a cheaper BEGIN and COMMIT
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "init_command": (

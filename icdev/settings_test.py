@@ -10,7 +10,7 @@ from .settings import DATABASES, env
 # Tests use SQLite in memory unless DATABASE_URL points elsewhere (CI runs PostgreSQL too).
 if not os.environ.get("DATABASE_URL"):
     DATABASES["default"] = {
-        "ENGINE": "icdev.sqlite3",  # the backend icdev.settings configures for SQLite
+        "ENGINE": "django.db.backends.sqlite3",
         "NAME": ":memory:",
         "OPTIONS": {"transaction_mode": "IMMEDIATE"},
     }

@@ -1,1 +1,0 @@
-"""Django's SQLite backend with a cheaper BEGIN and COMMIT (see ``base``)."""
