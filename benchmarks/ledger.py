@@ -551,7 +551,7 @@ def main() -> int:
         if r["integrated"]:
             print(
                 f"generated and queued in {r['generate_s']:.1f} s; integrator {r['integrate_per_s']:.0f} entries/s "
-                f"(batches of 5,000, COPY)"
+                f"(batches of 5,000, moved on the server)"
             )
         else:
             print("reused the existing log (--reuse): integrator not measured")
