@@ -538,39 +538,34 @@ def _fetch_pending(limit: int) -> list[_Pending]:
 def _move_sql() -> str:
     """One statement that deletes sequenced rows from the queue and inserts them into the log with
     the columns the integrator computed, matched by pending id; the rest (payload, salt, index
-    columns) is copied on the server, so payloads never travel to the integrator and back."""
-    computed = {"seq": "bigint", "recorded_at": "timestamptz", "leaf_bytes": "bytea", "entry_hash": "bytea"}
-    computed |= {"previous_hash": "bytea", "corrects_seq": "bigint"}
-    columns, values = [], []
-    for f in LedgerEntry._meta.concrete_fields:
-        columns.append(connection.ops.quote_name(f.column))
-        if f.attname in computed:
-            values.append(f"c.{f.attname}")
-        elif f.attname in ENTRY_COLUMNS:
-            values.append(f"m.{f.attname}")
-        elif f.null:  # redaction columns start empty
-            values.append("NULL")
-        else:
-            values.append(f"CAST(%s AS {f.db_type(connection)})")
+    columns) is copied on the server, so payloads never travel to the integrator and back. Columns
+    are placed by the inline insert's column plan: pending (m), computed (c) or a default."""
+    cols, plan = _column_plan_for(connection.vendor)
+    values = []
+    for f, (kind, value) in zip(LedgerEntry._meta.concrete_fields, plan, strict=True):
+        if kind == 0:
+            values.append(f"m.{value}")
+        elif kind == 1:
+            values.append(f"c.{_ROW_FIELDS[value]}")
+        else:  # redaction columns start empty
+            values.append("NULL" if value is None else f"CAST(%s AS {f.db_type(connection)})")
     # %b: arrays travel in binary (text arrays escape every element with a regular expression).
-    arrays = ", ".join(f"CAST(%b AS {t}[])" for t in ["bigint", *computed.values()])
-    names = ", ".join(["id", *computed])
+    arrays = ", ".join(f"CAST(%b AS {t}[])" for t in ["bigint", *_ROW_TYPES])
+    names = ", ".join(["id", *_ROW_FIELDS])
     return (
         f"WITH moved AS (DELETE FROM {PendingEntry._meta.db_table} WHERE id = ANY(CAST(%b AS bigint[])) RETURNING *) "  # noqa: S608
-        f"INSERT INTO {LedgerEntry._meta.db_table} ({', '.join(columns)}) "
+        f"INSERT INTO {LedgerEntry._meta.db_table} ({cols}) "
         f"SELECT {', '.join(values)} FROM moved m JOIN unnest({arrays}) AS c({names}) ON c.id = m.id ORDER BY c.seq"
     )
 
 
-@functools.lru_cache(maxsize=1)
+# PostgreSQL types of _ROW_FIELDS, for the arrays ``_move_sql`` sends them in.
+_ROW_TYPES = ("bigint", "timestamptz", "bytea", "bytea", "bytea", "bigint")
+
+
 def _move_constants() -> list:
     """The values of ``_move_sql``'s non-null default columns, in column order."""
-    computed = {"seq", "recorded_at", "leaf_bytes", "entry_hash", "previous_hash", "corrects_seq"}
-    return [
-        f.get_default()
-        for f in LedgerEntry._meta.concrete_fields
-        if f.attname not in computed and f.attname not in ENTRY_COLUMNS and not f.null
-    ]
+    return [value for kind, value in _column_plan_for(connection.vendor)[1] if kind == 2 and value is not None]
 
 
 def _move_pending(items: list[tuple]) -> None:

@@ -154,13 +154,10 @@ class StoredTree:
         known = self._known.get((level, index))
         if known is not None:
             return known
-        t, r = divmod(level, TILE_HEIGHT)
-        first = index << r
-        key = (t, first // TILE_WIDTH)
+        key, r, j = _place(level, index)
         for attempt in (0, 1):
             levels = self._tile(*key)
             row = levels[r] if r < len(levels) else []
-            j = (first % TILE_WIDTH) >> r
             if j < len(row):
                 return row[j]
             if attempt == 0:  # a partial tile cached when the log was shorter: read it again
@@ -253,14 +250,11 @@ class StoredTree:
         known = self._known.get((level, index))
         if known is not None:
             return known
-        t, r = divmod(level, TILE_HEIGHT)
-        first = index << r
-        key = (self.log_id, t, first // TILE_WIDTH)
+        (t, i), r, j = _place(level, index)
+        key = (self.log_id, t, i)
         levels = _tile_cache.get(key) or _edge_cache.get(key)
-        if levels is not None and r < len(levels):
-            row, j = levels[r], (first % TILE_WIDTH) >> r
-            if j < len(row):
-                return row[j]
+        if levels is not None and r < len(levels) and j < len(levels[r]):
+            return levels[r][j]
         raise _Missing
 
     def _planned(self, proof_fn, *args) -> list[bytes]:
@@ -306,6 +300,14 @@ def _signed_root(checkpoint: Checkpoint) -> bytes | None:
     except notes.NoteError:
         return None
     return body.root if body.size == checkpoint.tree_size else None
+
+
+def _place(level: int, index: int) -> tuple[tuple[int, int], int, int]:
+    """Where node (level, index) sits: its tile (tile level, tile index), the level within that
+    tile, and its position in that level's row."""
+    t, r = divmod(level, TILE_HEIGHT)
+    first = index << r
+    return (t, first // TILE_WIDTH), r, (first % TILE_WIDTH) >> r
 
 
 def clear_cache() -> None:
