@@ -91,3 +91,24 @@ def as_dba():
             with connection.cursor() as cur:
                 cur.execute("SET LOCAL session_replication_role = origin")
         tiles.clear_cache()
+
+
+def stored_rows() -> list[tuple]:
+    """Every stored entry as the verifier takes it: (seq, leaf, hash, payload, salt), read through the ORM."""
+    from accountability.ledger.models import LedgerEntry
+    from accountability.ledger.services.verification import COLUMNS
+
+    return [
+        (s, bytes(leaf), bytes(h), None if p is None else bytes(p), None if t is None else bytes(t))
+        for s, leaf, h, p, t in LedgerEntry.objects.order_by("seq").values_list(*COLUMNS)
+    ]
+
+
+def stored_checkpoints() -> dict[int, list[str]]:
+    """Every stored checkpoint note by tree size, as the verifier takes them."""
+    from accountability.ledger.models import Checkpoint
+
+    checkpoints: dict[int, list[str]] = {}
+    for size, note in Checkpoint.objects.values_list("tree_size", "note"):
+        checkpoints.setdefault(size, []).append(note)
+    return checkpoints

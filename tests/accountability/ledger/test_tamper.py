@@ -13,7 +13,7 @@ from accountability.ledger.offline.merkle import CompactRange
 from accountability.ledger.selectors import checkpoint_latest
 from accountability.ledger.services.verification import ledger_verify
 
-from .conftest import SYSTEM, action_entry, as_dba
+from .conftest import SYSTEM, action_entry, as_dba, stored_checkpoints, stored_rows
 
 SIZE = 300  # genesis, the grant, 298 actions: one full tile (0..255) and a partial one
 
@@ -186,15 +186,10 @@ def _reports_by_both_feeds():
     """The same stored rows through ``feed`` one by one and through ``feed_many``."""
     from accountability.ledger import keys
     from accountability.ledger.offline.verifier import LogVerifier
-    from accountability.ledger.services.verification import COLUMNS, _Tiles
+    from accountability.ledger.services.verification import _Tiles
 
-    rows = [
-        (s, bytes(leaf), bytes(h), None if p is None else bytes(p), None if t is None else bytes(t))
-        for s, leaf, h, p, t in LedgerEntry.objects.order_by("seq").values_list(*COLUMNS)
-    ]
-    checkpoints: dict[int, list[str]] = {}
-    for size, note in Checkpoint.objects.values_list("tree_size", "note"):
-        checkpoints.setdefault(size, []).append(note)
+    rows = stored_rows()
+    checkpoints = stored_checkpoints()
     reports = []
     for many in (False, True):
         verifier = LogVerifier(

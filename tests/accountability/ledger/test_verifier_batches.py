@@ -8,14 +8,14 @@ import pytest
 
 from accountability.ledger import keys
 from accountability.ledger.append import append_entry
-from accountability.ledger.models import LedgerEntry, LedgerHead
+from accountability.ledger.models import LedgerHead
 from accountability.ledger.offline.merkle import MemoryTree
 from accountability.ledger.offline.note import Checkpoint as CheckpointBody
 from accountability.ledger.offline.note import sign_note
 from accountability.ledger.offline.verifier import LogVerifier
-from accountability.ledger.services.verification import COLUMNS, _Tiles
+from accountability.ledger.services.verification import _Tiles
 
-from .conftest import action_entry
+from .conftest import action_entry, stored_rows
 
 SIZE = 600  # two full level-0 tiles (0..511) and a partial one
 SIZES = [1, 2, 255, 256, 257, 300, 511, 512, 513, SIZE]  # signed checkpoints, in and around tiles
@@ -27,10 +27,7 @@ def rows(project, grant, integrate):
         append_entry(**action_entry(n))
     integrate()
     assert LedgerHead.objects.get().size == SIZE
-    return [
-        (s, bytes(leaf), bytes(h), None if p is None else bytes(p), None if t is None else bytes(t))
-        for s, leaf, h, p, t in LedgerEntry.objects.order_by("seq").values_list(*COLUMNS)
-    ]
+    return stored_rows()
 
 
 def _notes(rows, roots: dict[int, bytes] | None = None) -> dict[int, list[str]]:

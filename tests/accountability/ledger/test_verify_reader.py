@@ -14,14 +14,14 @@ from django.utils import timezone
 
 from accountability.ledger import keys
 from accountability.ledger.append import append_entry
-from accountability.ledger.models import Checkpoint, LedgerEntry, LedgerHead, LedgerTile
+from accountability.ledger.models import LedgerEntry, LedgerHead, LedgerTile
 from accountability.ledger.offline.verifier import LogVerifier
 from accountability.ledger.services import verification
 from accountability.ledger.services.grants import scope_grant_create
 from accountability.ledger.services.retention import ledger_purge
-from accountability.ledger.services.verification import COLUMNS, ledger_verify
+from accountability.ledger.services.verification import ledger_verify
 
-from .conftest import SYSTEM, action_entry, as_dba
+from .conftest import SYSTEM, action_entry, as_dba, stored_checkpoints, stored_rows
 
 pytestmark = pytest.mark.skipif("connection.vendor != 'postgresql'", reason="PostgreSQL's reading path")
 
@@ -56,13 +56,8 @@ def _build_log(project, integrate) -> None:
 def _one_by_one() -> dict:
     """What ``ledger_verify`` must report: rows read through the ORM, fed one at a time, tiles looked
     up through the ORM only."""
-    rows = [
-        (s, bytes(leaf), bytes(h), None if p is None else bytes(p), None if t is None else bytes(t))
-        for s, leaf, h, p, t in LedgerEntry.objects.order_by("seq").values_list(*COLUMNS)
-    ]
-    checkpoints: dict[int, list[str]] = {}
-    for size, note in Checkpoint.objects.values_list("tree_size", "note"):
-        checkpoints.setdefault(size, []).append(note)
+    rows = stored_rows()
+    checkpoints = stored_checkpoints()
     verifier = LogVerifier(
         origin=keys.origin(),
         verifiers=keys.trusted_verifiers(),
