@@ -16,10 +16,10 @@ import json
 
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from . import policy
+from . import policy, wire
 from .models import PendingEntry
 from .schema import AI_TYPES, EntryType
-from .store import ENTRY_COLUMNS, Prepared, execute, mode
+from .store import ENTRY_COLUMNS, Prepared, mode
 
 _MAX_PREDICTIONS = 1024
 # (project key, model id) -> the grants' action-type patterns as PostgreSQL aggregated them (jsonb
@@ -45,10 +45,11 @@ def append(built, prepared: Prepared) -> bool:
     """Store ``prepared`` in one autocommitted statement; False when the general path must take it:
     the live grants do not cover the action (its violation belongs in the entry's transaction), or
     they changed under two attempts in a row."""
+    db = connections[DEFAULT_DB_ALIAS]
     values = [getattr(prepared, c) for c in ENTRY_COLUMNS]
     query = policy.grant_query(built, prepared.occurred_at) if built.entry_type in AI_TYPES else None
     if query is None:
-        execute(_insert_sql(guarded=False), values)
+        _send(db, _insert_sql(guarded=False), values)
         return True
     sql, params = query
     key = (built.project_key, built.actor["id"])
@@ -58,11 +59,12 @@ def append(built, prepared: Prepared) -> bool:
         # probe (NULL never equals the live patterns) that refreshes the prediction, so one that a new
         # grant made stale costs one round trip, not every later append.
         covers = predicted is not None and not policy.check_invitation(built, prepared.occurred_at, _rows(predicted[1]))
-        stored, live = execute(
-            _insert_sql(guarded=True, grants=sql), [*params, *values, predicted[0] if covers else None], fetch="one"
+        stored, live = _send(
+            db, _insert_sql(guarded=True, grants=sql), [*params, *values, predicted[0] if covers else None], "one"
         )
-        if stored:
+        if stored != b"0":
             return True
+        live = live.decode()
         predicted = (live, json.loads(live))
         if len(_predictions) >= _MAX_PREDICTIONS:
             _predictions.clear()
@@ -70,6 +72,14 @@ def append(built, prepared: Prepared) -> bool:
         if policy.check_invitation(built, prepared.occurred_at, _rows(predicted[1])):
             return False
     return False
+
+
+def _send(db, sql: str, params: list, fetch: str = ""):
+    """One statement in autocommit, straight through libpq (``wire``); values come back as text."""
+    if db.connection is None:
+        db.ensure_connection()
+    with db.wrap_database_errors:
+        return wire.run(db.connection, sql, params, fetch=fetch)
 
 
 def _rows(patterns: list) -> list[tuple]:
