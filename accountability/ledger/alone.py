@@ -14,12 +14,13 @@ from __future__ import annotations
 import functools
 import json
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from . import policy, wire
 from .models import PendingEntry
 from .schema import AI_TYPES, EntryType
-from .store import ENTRY_COLUMNS, Prepared, mode
+from .store import ENTRY_COLUMNS, Prepared
 
 _MAX_PREDICTIONS = 1024
 # (project key, model id) -> the grants' action-type patterns as PostgreSQL aggregated them (jsonb
@@ -32,7 +33,12 @@ def possible(built) -> bool:
     to check, and (for AI records) a consent check that passes. Violations and corrections check
     their evidence first, so they always take the general path."""
     db = connections[DEFAULT_DB_ALIAS]
-    if db.in_atomic_block or db.vendor != "postgresql" or not db.get_autocommit() or mode() != "queue":
+    if db.vendor != "postgresql" or db.in_atomic_block:
+        return False
+    # ``get_autocommit`` connects first; once connected, the attribute is the same answer for less.
+    if not (db.autocommit if db.connection is not None else db.get_autocommit()):
+        return False
+    if settings.ICDEV_LEDGER_MODE not in ("auto", "queue"):  # ``mode`` is queue for auto on PostgreSQL
         return False
     if built.entry_type in (EntryType.VIOLATION, EntryType.CORRECTION):
         return False
