@@ -14,12 +14,13 @@ from __future__ import annotations
 import functools
 import json
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from . import policy
+from . import policy, wire
 from .models import PendingEntry
 from .schema import AI_TYPES, EntryType
-from .store import ENTRY_COLUMNS, Prepared, execute, mode
+from .store import ENTRY_COLUMNS, Prepared
 
 _MAX_PREDICTIONS = 1024
 # (project key, model id) -> the grants' action-type patterns as PostgreSQL aggregated them (jsonb
@@ -32,7 +33,12 @@ def possible(built) -> bool:
     to check, and (for AI records) a consent check that passes. Violations and corrections check
     their evidence first, so they always take the general path."""
     db = connections[DEFAULT_DB_ALIAS]
-    if db.in_atomic_block or db.vendor != "postgresql" or not db.get_autocommit() or mode() != "queue":
+    if db.vendor != "postgresql" or db.in_atomic_block:
+        return False
+    # ``get_autocommit`` connects first; once connected, the attribute is the same answer for less.
+    if not (db.autocommit if db.connection is not None else db.get_autocommit()):
+        return False
+    if settings.ICDEV_LEDGER_MODE not in ("auto", "queue"):  # ``mode`` is queue for auto on PostgreSQL
         return False
     if built.entry_type in (EntryType.VIOLATION, EntryType.CORRECTION):
         return False
@@ -45,10 +51,11 @@ def append(built, prepared: Prepared) -> bool:
     """Store ``prepared`` in one autocommitted statement; False when the general path must take it:
     the live grants do not cover the action (its violation belongs in the entry's transaction), or
     they changed under two attempts in a row."""
+    db = connections[DEFAULT_DB_ALIAS]
     values = [getattr(prepared, c) for c in ENTRY_COLUMNS]
     query = policy.grant_query(built, prepared.occurred_at) if built.entry_type in AI_TYPES else None
     if query is None:
-        execute(_insert_sql(guarded=False), values)
+        _send(db, _insert_sql(guarded=False), values)
         return True
     sql, params = query
     key = (built.project_key, built.actor["id"])
@@ -58,11 +65,12 @@ def append(built, prepared: Prepared) -> bool:
         # probe (NULL never equals the live patterns) that refreshes the prediction, so one that a new
         # grant made stale costs one round trip, not every later append.
         covers = predicted is not None and not policy.check_invitation(built, prepared.occurred_at, _rows(predicted[1]))
-        stored, live = execute(
-            _insert_sql(guarded=True, grants=sql), [*params, *values, predicted[0] if covers else None], fetch="one"
+        stored, live = _send(
+            db, _insert_sql(guarded=True, grants=sql), [*params, *values, predicted[0] if covers else None], "one"
         )
-        if stored:
+        if stored != b"0":
             return True
+        live = live.decode()
         predicted = (live, json.loads(live))
         if len(_predictions) >= _MAX_PREDICTIONS:
             _predictions.clear()
@@ -70,6 +78,14 @@ def append(built, prepared: Prepared) -> bool:
         if policy.check_invitation(built, prepared.occurred_at, _rows(predicted[1])):
             return False
     return False
+
+
+def _send(db, sql: str, params: list, fetch: str = ""):
+    """One statement in autocommit, straight through libpq (``wire``); values come back as text."""
+    if db.connection is None:
+        db.ensure_connection()
+    with db.wrap_database_errors:
+        return wire.run(db.connection, sql, params, fetch=fetch)
 
 
 def _rows(patterns: list) -> list[tuple]:

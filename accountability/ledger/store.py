@@ -9,6 +9,7 @@ import base64
 import datetime as dt
 import functools
 import hashlib
+import json
 import os
 from dataclasses import dataclass, fields
 
@@ -25,10 +26,11 @@ from .models import Checkpoint, LedgerEntry, LedgerHead, LedgerTile, PendingEntr
 from .offline.formats import (
     FORMAT_VERSION,
     GENESIS_PREV,
+    MAX_LEAF_SIZE,
     SALT_SIZE,
     TILE_HEIGHT,
     TILE_WIDTH,
-    encode_leaf,
+    encode_links,
     format_time,
     payload_hash,
 )
@@ -245,29 +247,44 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(bytes(data)).decode()
 
 
+# The leaf's RFC 8785 bytes, laid out once: its keys are fixed (LEAF_KEYS) and sort in this order,
+# and every value is a string, an int, null or the links list. Strings go through the standard
+# library's C string encoder, the one ``encode_leaf`` uses, so each value's bytes are the same; a
+# test compares the two over generated leaves. Filling the layout costs about 4 µs where building
+# the dict and encoding it cost about 11 (the sequencer runs it once per entry).
+_LEAF_LAYOUT = (
+    '{"actor":{"id":%s,"kind":%s},"expires_at":%s,"id":%s,"links":%s,"log":%s,"occurred_at":"%s",'
+    '"oversight":%s,"payload_hash":"%s","prev":"%s","project":%s,"recorded_at":"%s","retention":%s,'
+    '"reversibility":%s,"seq":%d,"type":%s,"v":%d}'
+)
+_string = json.encoder.encode_basestring  # what JSONEncoder(ensure_ascii=False) writes for a str
+
+
 def _leaf(p, *, seq: int, prev: bytes, recorded_at: dt.datetime, links: list[dict]) -> bytes:
     kind, _, ident = p.actor_ref.partition(":")
-    return encode_leaf(  # every value is a str, int or None built here: the value walk is not needed
-        {
-            "v": FORMAT_VERSION,
-            "log": keys.origin(),
-            "seq": seq,
-            "id": p.entry_id,
-            "type": p.entry_type,
-            "project": p.project_key,
-            "occurred_at": format_time(p.occurred_at),
-            "recorded_at": format_time(recorded_at),
-            "retention": p.retention,
-            "expires_at": format_time(p.expires_at) if p.expires_at else None,
-            "prev": _b64(prev),
-            "payload_hash": _b64(p.payload_hash),
-            "actor": {"kind": kind, "id": ident},
-            "oversight": p.oversight,
-            "reversibility": p.reversibility,
-            "links": links,
-        },
-        check=False,
+    text = _LEAF_LAYOUT % (
+        _string(ident),
+        _string(kind),
+        f'"{format_time(p.expires_at)}"' if p.expires_at else "null",
+        _string(p.entry_id),
+        encode_links(links) if links else "[]",
+        _string(keys.origin()),
+        format_time(p.occurred_at),
+        _string(p.oversight),
+        _b64(p.payload_hash),
+        _b64(prev),
+        _string(p.project_key),
+        format_time(recorded_at),
+        _string(p.retention),
+        _string(p.reversibility),
+        seq,
+        _string(p.entry_type),
+        FORMAT_VERSION,
     )
+    data = text.encode()
+    if len(data) > MAX_LEAF_SIZE:
+        raise ValueError(f"a leaf is at most {MAX_LEAF_SIZE} bytes")
+    return data
 
 
 @dataclass

@@ -104,6 +104,12 @@ def encode_leaf(leaf: dict, *, check: bool = True) -> bytes:
     return data
 
 
+def encode_links(links: list[dict]) -> str:
+    """A leaf's links as ``encode_leaf`` writes them (the sequencer lays out the rest itself)."""
+    _check_leaf_value(links, "leaf.links")
+    return _encode(links)
+
+
 def decode_leaf(data: bytes) -> dict:
     """A leaf's fields (for reading; verification hashes the bytes, it never re-encodes them)."""
     return json.loads(data)

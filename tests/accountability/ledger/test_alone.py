@@ -27,17 +27,17 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 def calls(monkeypatch):
     """Which way each append went: the statements ``alone`` ran, and general-path appends."""
     seen = {"alone": [], "general": 0}
-    run, general = alone.execute, append._append_checked
+    run, general = alone._send, append._append_checked
 
-    def spy_execute(sql, params=(), **kw):
+    def spy_send(db, sql, params, fetch=""):
         seen["alone"].append("guarded" if sql.startswith("WITH grants") else "plain")
-        return run(sql, params, **kw)
+        return run(db, sql, params, fetch)
 
     def spy_general(*args):
         seen["general"] += 1
         return general(*args)
 
-    monkeypatch.setattr(alone, "execute", spy_execute)
+    monkeypatch.setattr(alone, "_send", spy_send)
     monkeypatch.setattr(append, "_append_checked", spy_general)
     alone.forget_predictions()
     yield seen

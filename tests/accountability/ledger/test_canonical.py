@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
+import json
+from types import SimpleNamespace
+
 import pytest
 import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from accountability.exceptions import ValidationFailed
+from accountability.ledger import keys, store
 from accountability.ledger.canonical import canonical_bytes
-from accountability.ledger.offline.formats import LEAF_KEYS, encode_leaf
+from accountability.ledger.offline.formats import LEAF_KEYS, encode_leaf, format_time
+from accountability.ledger.schema import EntryType
 
 ascii_keys = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1, max_size=8)
 safe_ints = st.integers(min_value=-(2**53 - 1), max_value=2**53 - 1)
@@ -211,3 +218,82 @@ def test_nesting_around_the_depth_limit_is_handled_as_the_full_walk_does(wrap, i
         for _ in range(levels):
             value = wrap(value)
         _assert_same_outcome({"v": value})
+
+
+aware_times = st.datetimes(
+    min_value=dt.datetime(1970, 1, 1), max_value=dt.datetime(9999, 1, 1), timezones=st.just(dt.UTC)
+) | st.datetimes(min_value=dt.datetime(2000, 1, 2), max_value=dt.datetime(2100, 1, 1), timezones=st.timezones())
+any_text = st.text(st.characters(blacklist_categories=["Cs"]), max_size=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    texts=st.fixed_dictionaries(
+        dict.fromkeys(["kind", "ident", "entry_id", "oversight", "project_key", "retention", "reversibility"], any_text)
+    ),
+    entry_type=st.sampled_from(list(EntryType)) | any_text,
+    seq=st.integers(0, 2**53 - 1),
+    times=st.tuples(aware_times, aware_times, st.none() | aware_times),
+    digests=st.tuples(st.binary(min_size=32, max_size=32), st.binary(min_size=32, max_size=32)),
+    links=st.lists(
+        st.fixed_dictionaries({"rel": any_text, "seq": st.integers(0, 2**53 - 1), "hash": any_text}), max_size=2
+    ),
+)
+def test_the_sequencers_leaf_layout_is_the_leaf_encoding(texts, entry_type, seq, times, digests, links):
+    """store._leaf fills a fixed layout instead of encoding a dict: for every value it must give
+    encode_leaf's bytes for the same fields, which are RFC 8785's."""
+    occurred, recorded, expires = times
+    p = SimpleNamespace(
+        actor_ref=f"{texts['kind'].replace(':', '')}:{texts['ident']}",
+        entry_id=texts["entry_id"],
+        entry_type=entry_type,
+        project_key=texts["project_key"],
+        occurred_at=occurred,
+        retention=texts["retention"],
+        expires_at=expires,
+        payload_hash=digests[0],
+        oversight=texts["oversight"],
+        reversibility=texts["reversibility"],
+    )
+    leaf = {
+        "v": 1,
+        "log": keys.origin(),
+        "seq": seq,
+        "id": p.entry_id,
+        "type": str(entry_type),
+        "project": p.project_key,
+        "occurred_at": format_time(occurred),
+        "recorded_at": format_time(recorded),
+        "retention": p.retention,
+        "expires_at": format_time(expires) if expires else None,
+        "prev": base64.b64encode(digests[1]).decode(),
+        "payload_hash": base64.b64encode(digests[0]).decode(),
+        "actor": {"kind": texts["kind"].replace(":", ""), "id": texts["ident"]},
+        "oversight": p.oversight,
+        "reversibility": p.reversibility,
+        "links": links,
+    }
+    laid_out = store._leaf(p, seq=seq, prev=digests[1], recorded_at=recorded, links=links)
+    assert laid_out == encode_leaf(leaf) == rfc8785.dumps(leaf)
+
+
+def test_the_leaf_layout_escapes_the_origin_and_refuses_oversized_leaves(settings):
+    settings.ICDEV_LEDGER_ORIGIN = 'odd "origin"\n/é'
+    p = SimpleNamespace(
+        actor_ref="model:m",
+        entry_id="LED-1",
+        entry_type="action",
+        project_key="p",
+        occurred_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        retention="P90D",
+        expires_at=None,
+        payload_hash=bytes(32),
+        oversight="",
+        reversibility="",
+    )
+    leaf = store._leaf(p, seq=1, prev=bytes(32), recorded_at=p.occurred_at, links=[])
+    assert b'"log":"odd \\"origin\\"\\n/\xc3\xa9"' in leaf
+    assert json.loads(leaf)["log"] == 'odd "origin"\n/é'
+    p.project_key = "x" * 70_000
+    with pytest.raises(ValueError, match="at most 65535 bytes"):
+        store._leaf(p, seq=1, prev=bytes(32), recorded_at=p.occurred_at, links=[])
