@@ -211,3 +211,13 @@ def test_nesting_around_the_depth_limit_is_handled_as_the_full_walk_does(wrap, i
         for _ in range(levels):
             value = wrap(value)
         _assert_same_outcome({"v": value})
+
+
+def test_the_rfc8785_cross_check_follows_its_setting(settings, monkeypatch):
+    """ICDEV_LEDGER_CHECK_JCS is read once, and again after it changes."""
+    monkeypatch.setattr(rfc8785, "dumps", lambda value: b"different")
+    settings.ICDEV_LEDGER_CHECK_JCS = False
+    assert canonical_bytes({"a": 1}) == b'{"a":1}'
+    settings.ICDEV_LEDGER_CHECK_JCS = True
+    with pytest.raises(AssertionError, match="differ from rfc8785"):
+        canonical_bytes({"a": 1})
