@@ -72,6 +72,16 @@ def test_changed_person_fields_apply_at_once(settings):
     assert not is_person_key("nickname")
 
 
+def test_an_entry_field_configured_as_a_person_field_is_tokenised(settings):
+    """Entry fields skip the person-key tests only while no setting names them."""
+    doc = {"description": "Ally", "inputs": ["Ally"], "type": "x"}
+    assert minimise(doc) == doc
+    settings.ICDEV_LEDGER_PII_FIELDS = ["description", "inputs"]
+    assert minimise(doc) == {"description": pii_token("Ally"), "inputs": [pii_token("Ally")], "type": "x"}
+    settings.ICDEV_LEDGER_PII_FIELDS = []
+    assert minimise(doc) == doc
+
+
 def test_tokens_follow_changed_keys_and_equal_a_fresh_hmac(settings):
     """Tokens use the keyed HMAC state of the live key; a changed key list applies at once."""
     import base64
