@@ -48,6 +48,18 @@ def _one_of(value, choices: frozenset) -> bool:
     return isinstance(value, str) and value in choices
 
 
+# What writers may send (the rest is refused by name). Set differences against a constant skip
+# building two sets per check.
+ACTION_FIELDS = frozenset(
+    {"type", "description", "inputs", "outputs", "rationale", "factors", "alternatives", "flagged"}
+)
+CONTEXT_FIELDS = frozenset(
+    {"task_id", "parent_entry", "related_models", "related_entries", "trace_id", "policy_refs", "purge", "genesis"}
+)
+ACCOUNTABILITY_FIELDS = frozenset({"human_oversight", "reversibility", "responsibility", "responsibility_chain"})
+PARTY_FIELDS = frozenset({"kind", "id", "provider", "model_version", "name", "session_id"})
+RESPONSIBILITY_FIELDS = frozenset({"delegator", "approver", "oversight", "primary_actor"})
+
 CLOCK_SKEW = dt.timedelta(minutes=5)
 MAX_TEXT = 4000
 MAX_ITEMS = 50
@@ -69,20 +81,21 @@ class Built:
     references: list[str] = field(default_factory=list)
     corrects: str = ""
     gaps: list[str] = field(default_factory=list)
+    occurred_at: dt.datetime | None = None
+    expires_at: dt.datetime | None = None  # computed once, by the validation of occurred_at
 
     def prepared(self) -> Prepared:
+        """The document canonicalised and committed to, with the store's index columns."""
         doc = self.document
-        occurred = doc["_occurred_at"]
-        clean = {k: v for k, v in doc.items() if not k.startswith("_")}
         return prepare(
-            clean,
+            doc,
             entry_id=self.entry_id,
             entry_type=self.entry_type,
             project_key=self.project_key,
             actor_ref=party_ref(self.actor),
             action_type=doc["action"]["type"],
-            occurred_at=occurred,
-            expires_at=expires_at(self.entry_type, occurred),
+            occurred_at=self.occurred_at,
+            expires_at=self.expires_at,
             trace_id=doc["context"].get("trace_id", ""),
             task_id=doc["context"].get("task_id", ""),
             oversight=self.oversight,
@@ -135,8 +148,10 @@ def party(value, path: str, errors: Errors, *, kinds=PARTY_KINDS) -> dict | None
     if not isinstance(value, dict):
         errors.add(path, "A party is an object {kind, id}.")
         return None
-    data = dict(value)
+    # Read as a plain dict (a subclass may answer .get differently); copied only to be changed.
+    data = value if type(value) is dict else dict(value)
     if "model_id" in data and "id" not in data:  # the seed's actor shape
+        data = dict(data)
         data["id"] = data.pop("model_id")
         data.setdefault("kind", "model")
     kind = data.get("kind") or "model"
@@ -152,31 +167,32 @@ def party(value, path: str, errors: Errors, *, kinds=PARTY_KINDS) -> dict | None
             out[extra] = _text(data.get(extra), f"{path}.{extra}", errors, limit=200)
     if kind == "user":
         out.pop("name", None)  # a person's name never enters the ledger in clear
-    unknown = set(data) - {"kind", "id", "provider", "model_version", "name", "session_id"}
+    unknown = data.keys() - PARTY_FIELDS
     if unknown:
         errors.add(path, f"Unknown fields: {', '.join(sorted(unknown))}.")
     return out
 
 
-def _occurred(value, entry_type: str, errors: Errors) -> dt.datetime:
+def _occurred(value, entry_type: str, errors: Errors) -> tuple[dt.datetime, dt.datetime | None]:
+    """When the entry happened (now unless given) and when its payload expires."""
     now = timezone.now()
     if value in (None, ""):
-        return now
+        return now, expires_at(entry_type, now)
     if isinstance(value, str):
         try:
             value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             errors.add("occurred_at", "Not an ISO 8601 timestamp.")
-            return now
+            return now, None
     if not isinstance(value, dt.datetime) or value.tzinfo is None:
         errors.add("occurred_at", "A timezone-aware timestamp is required.")
-        return now
+        return now, None
     if value > now + CLOCK_SKEW:
         errors.add("occurred_at", "Cannot be in the future.")
     expiry = expires_at(entry_type, value)
     if expiry is not None and expiry <= now:
         errors.add("occurred_at", f"Older than the {RETENTION[entry_type]} retention of a {entry_type} entry.")
-    return value
+    return value, expiry
 
 
 def _object(value, path: str, errors: Errors) -> dict:
@@ -201,13 +217,13 @@ def _responsibility(value, errors: Errors) -> dict:
     if not isinstance(value, dict):
         errors.add("accountability.responsibility", "An object with delegator, approver and oversight.")
         return {}
-    unknown = set(value) - {"delegator", "approver", "oversight", "primary_actor"}
+    unknown = value.keys() - RESPONSIBILITY_FIELDS
     if unknown:
         errors.add("accountability.responsibility", f"Unknown roles: {', '.join(sorted(unknown))}.")
-    return {
-        role: party(value.get(role), f"accountability.responsibility.{role}", errors)
-        for role in ("delegator", "approver", "oversight")
-    }
+    return {role: party(value.get(role), path, errors) for role, path in _ROLE_PATHS}
+
+
+_ROLE_PATHS = tuple((role, f"accountability.responsibility.{role}") for role in ("delegator", "approver", "oversight"))
 
 
 def chain_of(actor: dict, responsibility: dict) -> list[str]:
@@ -234,7 +250,6 @@ def _base_document(
             "human_oversight": oversight,
             "reversibility": reversibility,
         },
-        "_occurred_at": occurred_at,
     }
 
 
@@ -281,7 +296,7 @@ def build(
         errors.add("action.flagged", "Must be true or false.")
         flagged = False
     clean_action["flagged"] = flagged
-    unknown = set(action) - set(clean_action)
+    unknown = action.keys() - ACTION_FIELDS
     if unknown:
         errors.add("action", f"Unknown fields: {', '.join(sorted(unknown))}.")
 
@@ -302,7 +317,7 @@ def build(
     for key in ("purge", "genesis"):  # written by the ledger itself
         if key in context and not ai:
             clean_context[key] = context[key]
-    unknown = set(context) - set(clean_context) - {"purge", "genesis"}
+    unknown = context.keys() - CONTEXT_FIELDS
     if unknown:
         errors.add("context", f"Unknown fields: {', '.join(sorted(unknown))}.")
 
@@ -317,7 +332,7 @@ def build(
     chain = acct.get("responsibility_chain")
     if chain is not None and not (isinstance(chain, list) and all(isinstance(c, str) for c in chain)):
         errors.add("accountability.responsibility_chain", "A list of party ids.")
-    unknown = set(acct) - {"human_oversight", "reversibility", "responsibility", "responsibility_chain"}
+    unknown = acct.keys() - ACCOUNTABILITY_FIELDS
     if unknown:
         errors.add("accountability", f"Unknown fields: {', '.join(sorted(unknown))}.")
 
@@ -332,7 +347,7 @@ def build(
         for name in level.forbidden_fields:
             if clean_action.get(name):
                 errors.add(f"action.{name}", f"Oversight level '{oversight}' logs a summary only: leave {name} out.")
-    occurred = _occurred(occurred_at, entry_type, errors)
+    occurred, expiry = _occurred(occurred_at, entry_type, errors)
     if errors:
         raise ValidationFailed(dict(errors))
 
@@ -376,6 +391,8 @@ def build(
         flagged,
         refs,
         gaps=gaps,
+        occurred_at=occurred,
+        expires_at=expiry,
     )
     if violation is not None:
         document["violation"] = violation_block(violation, who)
@@ -491,7 +508,6 @@ def genesis_prepared() -> Prepared:
         oversight=Oversight.FULL,
         reversibility=Reversibility.IRREVERSIBLE,
     )
-    occurred = document.pop("_occurred_at")
     return prepare(
         document,
         entry_id=entry_id,
@@ -499,7 +515,7 @@ def genesis_prepared() -> Prepared:
         project_key="",
         actor_ref="system:ledger:genesis",
         action_type="ledger.genesis",
-        occurred_at=occurred,
+        occurred_at=now,
         expires_at=None,
         oversight=Oversight.FULL,
         reversibility=Reversibility.IRREVERSIBLE,

@@ -297,3 +297,13 @@ def test_the_leaf_layout_escapes_the_origin_and_refuses_oversized_leaves(setting
     p.project_key = "x" * 70_000
     with pytest.raises(ValueError, match="at most 65535 bytes"):
         store._leaf(p, seq=1, prev=bytes(32), recorded_at=p.occurred_at, links=[])
+
+
+def test_the_rfc8785_cross_check_follows_its_setting(settings, monkeypatch):
+    """ICDEV_LEDGER_CHECK_JCS is read once, and again after it changes."""
+    monkeypatch.setattr(rfc8785, "dumps", lambda value: b"different")
+    settings.ICDEV_LEDGER_CHECK_JCS = False
+    assert canonical_bytes({"a": 1}) == b'{"a":1}'
+    settings.ICDEV_LEDGER_CHECK_JCS = True
+    with pytest.raises(AssertionError, match="differ from rfc8785"):
+        canonical_bytes({"a": 1})

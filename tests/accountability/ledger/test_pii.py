@@ -58,3 +58,42 @@ def test_person_values_and_addresses_become_tokens():
         "nested": {"username": pii_token("alice"), "ok": False},
     }
     assert is_token(token)
+
+
+def test_changed_person_fields_apply_at_once(settings):
+    """The configured person keys are looked up once, and again whenever the setting changes."""
+    doc = {"nickname": "Ally", "note": "plain"}
+    assert minimise(doc) == doc
+    settings.ICDEV_LEDGER_PII_FIELDS = ["nickname"]
+    assert minimise(doc) == {"nickname": pii_token("Ally"), "note": "plain"}
+    assert is_person_key("nickname")
+    settings.ICDEV_LEDGER_PII_FIELDS = []
+    assert minimise(doc) == doc
+    assert not is_person_key("nickname")
+
+
+def test_an_entry_field_configured_as_a_person_field_is_tokenised(settings):
+    """Entry fields skip the person-key tests only while no setting names them."""
+    doc = {"description": "Ally", "inputs": ["Ally"], "type": "x"}
+    assert minimise(doc) == doc
+    settings.ICDEV_LEDGER_PII_FIELDS = ["description", "inputs"]
+    assert minimise(doc) == {"description": pii_token("Ally"), "inputs": [pii_token("Ally")], "type": "x"}
+    settings.ICDEV_LEDGER_PII_FIELDS = []
+    assert minimise(doc) == doc
+
+
+def test_tokens_follow_changed_keys_and_equal_a_fresh_hmac(settings):
+    """Tokens use the keyed HMAC state of the live key; a changed key list applies at once."""
+    import base64
+    import hashlib
+    import hmac
+
+    secret = b"s" * 32
+    settings.ICDEV_LEDGER_PII_KEYS = [f"k9:{base64.b64encode(secret).decode()}"]
+    mac = hmac.new(secret, b"alice@agency.gov", hashlib.sha256).digest()
+    expected = f"hmac:k9:{base64.urlsafe_b64encode(mac).decode().rstrip('=')}"
+    assert pii_token(" Alice@Agency.GOV ") == expected
+    assert pii_token("alice@agency.gov") == expected  # the keyed state is copied, never consumed
+    settings.ICDEV_LEDGER_PII_KEYS = []
+    assert pii_token("alice@agency.gov").startswith("hmac:dev:")
+    assert not is_token(expected)  # k9 is no longer a live key
