@@ -13,10 +13,10 @@ import unicodedata
 
 import rfc8785
 from django.conf import settings
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 
 from accountability.exceptions import ValidationFailed
+
+from .settings_cache import SettingCache
 
 MAX_INT = 2**53 - 1  # I-JSON: integers JavaScript represents exactly
 MAX_DEPTH = 32
@@ -171,25 +171,13 @@ def canonical_bytes(value, field: str = "payload") -> bytes:
     return _checked(_encode(clean).encode(), clean, field)
 
 
-# ICDEV_LEDGER_CHECK_JCS, read once: unset (production) every read went through LazySettings'
-# missing-attribute path, 1.7 µs an append. Reset by setting_changed (override_settings).
-_check_jcs: bool | None = None
-
-
-@receiver(setting_changed)
-def _reset_check_jcs(*, setting: str, **kwargs) -> None:
-    """Read ICDEV_LEDGER_CHECK_JCS again after it changes."""
-    global _check_jcs
-    if setting == "ICDEV_LEDGER_CHECK_JCS":
-        _check_jcs = None
+# Unset (production), every read went through LazySettings' missing-attribute path: 1.7 µs an append.
+_check_jcs = SettingCache(("ICDEV_LEDGER_CHECK_JCS",), lambda: bool(getattr(settings, "ICDEV_LEDGER_CHECK_JCS", False)))
 
 
 def _checked(data: bytes, value, field: str) -> bytes:
     """With ICDEV_LEDGER_CHECK_JCS on (the test settings), compare ``data`` with ``rfc8785``'s bytes
     for ``value`` (which encodes tuples as arrays too)."""
-    global _check_jcs
-    if _check_jcs is None:
-        _check_jcs = bool(getattr(settings, "ICDEV_LEDGER_CHECK_JCS", False))
-    if _check_jcs and data != rfc8785.dumps(value):
+    if _check_jcs() and data != rfc8785.dumps(value):
         raise AssertionError(f"canonical bytes differ from rfc8785 for {field}")
     return data

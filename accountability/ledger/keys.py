@@ -17,10 +17,9 @@ from functools import cached_property, lru_cache
 from django.conf import settings
 from django.core.checks import Error, register
 from django.core.exceptions import ImproperlyConfigured
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 
 from .offline.note import NoteError, Signer, Verifier
+from .settings_cache import SettingCache
 
 DEV_PII_KID = "dev"
 
@@ -107,25 +106,16 @@ def _pii_keys(configured: tuple[str, ...], secret_key: str) -> tuple[PiiKey, ...
     return tuple(keys)
 
 
-# The live keys, looked up once: two settings reads cost about 1 µs of each token. Django sends
-# setting_changed for override_settings and pytest-django's ``settings``, which resets this.
-_live: tuple[PiiKey, ...] | None = None
-
-
-@receiver(setting_changed)
-def _reset_pii_keys(*, setting: str, **kwargs) -> None:
-    """Forget the looked-up keys when a setting they derive from changes."""
-    global _live
-    if setting in ("ICDEV_LEDGER_PII_KEYS", "SECRET_KEY", "IS_PRODUCTION"):
-        _live = None
+# The live keys, looked up once: two settings reads cost about 1 µs of each token.
+_live = SettingCache(
+    ("ICDEV_LEDGER_PII_KEYS", "SECRET_KEY", "IS_PRODUCTION"),
+    lambda: _pii_keys(tuple(settings.ICDEV_LEDGER_PII_KEYS), settings.SECRET_KEY),
+)
 
 
 def pii_keys() -> tuple[PiiKey, ...]:
     """Live PII keys, the active one first."""
-    global _live
-    if _live is None:
-        _live = _pii_keys(tuple(settings.ICDEV_LEDGER_PII_KEYS), settings.SECRET_KEY)
-    return _live
+    return _live()
 
 
 def pii_token(value: str, key: PiiKey | None = None) -> str:

@@ -7,10 +7,9 @@ import functools
 import re
 
 from django.conf import settings
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 
 from .keys import is_token, pii_token
+from .settings_cache import SettingCache
 
 EMAIL_RE = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 # Keys whose values identify a natural person; anything ending in _email or _phone counts too.
@@ -60,29 +59,21 @@ ENTRY_FIELDS = frozenset(
     }
 )
 
-# The configured person keys, looked up once rather than per call (a settings read, a tuple and an
-# lru_cache probe: about 1 µs, twice an append), and the entry fields that are not among them.
-# Reset by setting_changed (override_settings).
-_current: frozenset[str] | None = None
-_plain: frozenset[str] = frozenset()
+
+def _configured() -> tuple[frozenset[str], frozenset[str]]:
+    """The person keys (PERSON_KEYS plus ICDEV_LEDGER_PII_FIELDS) and the entry fields not among them."""
+    found = _person_keys(tuple(getattr(settings, "ICDEV_LEDGER_PII_FIELDS", ())))
+    return found, frozenset(k for k in ENTRY_FIELDS if not (k in found or k.endswith(PERSON_SUFFIXES)))
 
 
-@receiver(setting_changed)
-def _reset_person_keys(*, setting: str, **kwargs) -> None:
-    """Forget the looked-up person keys when ICDEV_LEDGER_PII_FIELDS changes."""
-    global _current
-    if setting == "ICDEV_LEDGER_PII_FIELDS":
-        _current = None
+# Looked up once rather than per call (a settings read, a tuple and an lru_cache probe: about 1 µs,
+# twice an append).
+_keys = SettingCache(("ICDEV_LEDGER_PII_FIELDS",), _configured)
 
 
 def person_keys() -> frozenset[str]:
     """PERSON_KEYS plus the configured ICDEV_LEDGER_PII_FIELDS."""
-    global _current, _plain
-    if _current is None:
-        found = _person_keys(tuple(getattr(settings, "ICDEV_LEDGER_PII_FIELDS", ())))
-        _plain = frozenset(k for k in ENTRY_FIELDS if not (k in found or k.endswith(PERSON_SUFFIXES)))
-        _current = found
-    return _current
+    return _keys()[0]
 
 
 @functools.lru_cache(maxsize=4)
@@ -100,8 +91,8 @@ def tokenise(value: str) -> str:
 def minimise(value, key: str = ""):
     """Replace personal data in a JSON-like value: person-identifying keys are tokenised whole, and
     e-mail addresses inside any other string are tokenised in place."""
-    person = person_keys()
-    return _minimise(value, key, person, _plain)
+    person, plain = _keys()
+    return _minimise(value, key, person, plain)
 
 
 def _minimise(value, key: str, person_keys: frozenset[str], plain_keys: frozenset[str] = frozenset()):
