@@ -65,3 +65,13 @@ class InvalidTransition(Conflict):
     """The status change is not allowed from the current status."""
 
     code = "invalid_transition"
+
+
+class SecretUndecryptable(AccountabilityError):
+    """No key in ICDEV_WEBHOOK_SECRET_KEYS decrypts the webhook's signing secret."""
+
+    # A key was removed before `rotate_webhook_keys` ran, or the column was altered; rotating the
+    # webhook's secret (admin) replaces it.
+
+    code = "secret_undecryptable"
+    http_status = 500  # the server's configuration, not the request

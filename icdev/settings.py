@@ -242,7 +242,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # settings: django-celery-beat would overwrite the schedules staff edited in the admin at every start.
 CELERY_BEAT_SCHEDULE = {}
 
-# Outgoing webhooks: plain-http endpoints only outside production.
+# Outgoing webhooks: plain-http endpoints only outside production (their secrets' keys: below the ledger's).
 ICDEV_WEBHOOK_ALLOW_HTTP = env.bool("ICDEV_WEBHOOK_ALLOW_HTTP", default=not IS_PRODUCTION)
 CELERY_TIMEZONE = TIME_ZONE
 
@@ -294,3 +294,11 @@ ICDEV_LEDGER_INTEGRATE_INTERVAL = env.float("ICDEV_LEDGER_INTEGRATE_INTERVAL", d
 ICDEV_LEDGER_PREPARED_STATEMENTS = env.bool("ICDEV_LEDGER_PREPARED_STATEMENTS", default=True)
 # Extra payload keys whose values identify a person (tokenised like e-mail addresses); comma separated.
 ICDEV_LEDGER_PII_FIELDS = env.list("ICDEV_LEDGER_PII_FIELDS", default=[])
+
+# Webhook signing secrets are encrypted at rest (accountability/webhook_keys.py), so a database backup,
+# replica or DBA cannot forge deliveries. Like the ledger's keys, from the environment only; the
+# development and test fallback derives a key from SECRET_KEY and is refused in production.
+# ICDEV_WEBHOOK_SECRET_KEYS: Fernet keys, comma separated; the first one encrypts, all of them decrypt.
+#   Rotate by putting a new key first, running `manage.py rotate_webhook_keys`, then removing the old
+#   one. Production: check --deploy reports webhooks.E001 when unset.
+ICDEV_WEBHOOK_SECRET_KEYS = env.list("ICDEV_WEBHOOK_SECRET_KEYS", default=[])

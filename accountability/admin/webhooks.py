@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from accountability.exceptions import AccountabilityError
+from accountability.exceptions import AccountabilityError, SecretUndecryptable
 from accountability.models import Webhook, WebhookDelivery
 from accountability.permissions import Perm
 from accountability.services import webhooks as svc
@@ -50,6 +50,14 @@ class WebhookAdmin(ProjectScopedAdmin):
     @admin.display(description="events")
     def subscribed(self, obj):
         return ", ".join(obj.events) or "all"
+
+    @admin.display(description="secret")
+    def secret(self, obj):
+        # Decrypted for staff, who give it to the receiver; the column holds only the Fernet token.
+        try:
+            return obj.secret
+        except SecretUndecryptable:
+            return "Cannot be decrypted with ICDEV_WEBHOOK_SECRET_KEYS: rotate it and give the receiver the new one."
 
     @admin.display(description="how receivers verify")
     def signing(self, obj):

@@ -1,5 +1,6 @@
 """Outgoing webhooks per project and their delivery log. Payloads are signed with HMAC-SHA256;
-failed deliveries are retried with exponential backoff from ``next_attempt_at`` (the log is the queue)."""
+failed deliveries are retried with exponential backoff from ``next_attempt_at`` (the log is the queue).
+Signing secrets are stored encrypted (``accountability/webhook_keys.py``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
+
+from accountability.webhook_keys import decrypt_secret, encrypt_secret
 
 from .base import PublicIdMixin, TimestampedModel
 from .registry import Project
@@ -20,7 +23,12 @@ class Webhook(PublicIdMixin, TimestampedModel):
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="webhooks")
     name = models.CharField(max_length=120)
     url = models.URLField(max_length=500)
-    secret = models.CharField(max_length=128, help_text="HMAC-SHA256 key; shown to staff so receivers can verify.")
+    # A Fernet token: 140 characters for a generated secret, 268 for the longest secret the column held
+    # before it was encrypted (128 characters).
+    secret_encrypted = models.CharField(
+        max_length=300,
+        help_text="The HMAC-SHA256 signing key, encrypted (ICDEV_WEBHOOK_SECRET_KEYS); staff see it decrypted.",
+    )
     events = models.JSONField(
         default=list, blank=True, help_text='Event kinds to send, e.g. ["incident.sla_breached"]; empty means all.'
     )
@@ -28,13 +36,23 @@ class Webhook(PublicIdMixin, TimestampedModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    history = HistoricalRecords(excluded_fields=["secret"])
+    history = HistoricalRecords(excluded_fields=["secret_encrypted"])
 
     class Meta:
         ordering = ["project__key", "id"]
 
     def __str__(self) -> str:
         return f"{self.public_id} · {self.name}"
+
+    @property
+    def secret(self) -> str:
+        """The plain signing key, decrypted at each read (SecretUndecryptable when no configured key opens it)."""
+        return decrypt_secret(self.secret_encrypted)
+
+    @secret.setter
+    def secret(self, plain: str) -> None:
+        # Encrypted at once, so the plain text never reaches a save (``Webhook(secret=...)`` works too).
+        self.secret_encrypted = encrypt_secret(plain)
 
     def wants(self, kind: str) -> bool:
         return not self.events or kind in self.events

@@ -3,6 +3,7 @@ subscribed webhook, deduplicated) and delivery (HMAC-SHA256 signed POST, exponen
 
 Receivers verify ``X-Icdev-Signature: t=<unix time>,v1=<hex>`` where ``hex`` is
 HMAC-SHA256(secret, ``"<unix time>." + raw body``), and may drop duplicates by ``X-Icdev-Delivery``.
+Secrets are stored encrypted (``Webhook.secret`` decrypts; ``webhook_secrets_reencrypt`` rotates keys).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 import time
 import urllib.error
@@ -26,10 +28,11 @@ from django.utils import timezone
 
 from accountability.actors import history_user
 from accountability.config import policy
-from accountability.exceptions import InvalidTransition, ValidationFailed
+from accountability.exceptions import InvalidTransition, SecretUndecryptable, ValidationFailed
 from accountability.ledger.append import record_governance
 from accountability.models import Project, Webhook, WebhookDelivery
 from accountability.permissions import Perm, require
+from accountability.webhook_keys import reencrypt_secret
 
 from ._common import apply_changes, full_clean, tracked_save
 from ._dispatch import enqueue_on_commit
@@ -38,6 +41,9 @@ DeliveryStatus = WebhookDelivery.Status
 DISPATCH_TASK = "webhooks.dispatch_due"
 DELIVER_TASK = "webhooks.deliver"
 USER_AGENT = "icdev-webhooks/1"
+UNDECRYPTABLE = "signing secret cannot be decrypted with ICDEV_WEBHOOK_SECRET_KEYS; not sent"
+
+log = logging.getLogger(__name__)
 
 # Event kinds a webhook can subscribe to (an empty subscription means all of them).
 EVENT_KINDS = [
@@ -157,6 +163,36 @@ def webhook_rotate_secret(*, actor, webhook: Webhook) -> Webhook:
         subject=webhook,
     )
     return webhook
+
+
+@dataclass(frozen=True)
+class ReencryptResult:
+    rotated: int  # every secret, now under the first key
+    under_older_key: int  # of which were not under the first key before
+
+
+@transaction.atomic
+def webhook_secrets_reencrypt() -> ReencryptResult:
+    """Encrypt every webhook's signing secret again under the first ICDEV_WEBHOOK_SECRET_KEYS key (after a
+    new key was put first); all or nothing: SecretUndecryptable names the webhooks no key opens."""
+    hooks = list(Webhook.objects.select_for_update().order_by("pk").only("pk", "secret_encrypted"))
+    failed, older = [], 0
+    for hook in hooks:
+        try:
+            hook.secret_encrypted, was_older = reencrypt_secret(hook.secret_encrypted)
+        except SecretUndecryptable:
+            failed.append(hook.public_id)
+            continue
+        older += was_older
+    if failed:
+        raise SecretUndecryptable(
+            f"No key in ICDEV_WEBHOOK_SECRET_KEYS decrypts the secret of {', '.join(failed)}; nothing was changed. "
+            "Add the missing key back, or rotate those webhooks' secrets."
+        )
+    # Not a governance change (the secrets themselves are unchanged, and history excludes the column), so
+    # neither a history row nor a ledger entry: one UPDATE per batch.
+    Webhook.objects.bulk_update(hooks, ["secret_encrypted"], batch_size=500)
+    return ReencryptResult(len(hooks), older)
 
 
 @transaction.atomic
@@ -285,6 +321,25 @@ def _claim(delivery_id: int, now: dt.datetime, lease: int) -> WebhookDelivery | 
         return delivery
 
 
+def _send(hook: Webhook, delivery: WebhookDelivery, body: bytes, timeout: int) -> tuple[int | None, str]:
+    try:
+        secret = hook.secret
+    except SecretUndecryptable:
+        # A failed attempt like any other (logged, retried with backoff), not a crashed task: the sweep
+        # goes on with the other deliveries, and restoring the key lets this one through.
+        log.error("webhook %s: %s (delivery %s)", hook.public_id, UNDECRYPTABLE, delivery.pk)
+        return None, UNDECRYPTABLE
+    timestamp = int(time.time())
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "X-Icdev-Event": delivery.event,
+        "X-Icdev-Delivery": f"{hook.public_id}:{delivery.pk}",
+        "X-Icdev-Signature": sign(secret, timestamp, body),
+    }
+    return _post(hook.url, body, headers, timeout)
+
+
 def webhook_deliver(*, delivery_id: int) -> DeliveryOutcome:
     """Attempt one due delivery (claimed under a lease), log it, and schedule a retry with backoff."""
     cfg = policy()["webhooks"]
@@ -297,15 +352,7 @@ def webhook_deliver(*, delivery_id: int) -> DeliveryOutcome:
     code, error = None, "webhook deactivated"
     started = time.monotonic()
     if hook.is_active:
-        timestamp = int(time.time())
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": USER_AGENT,
-            "X-Icdev-Event": delivery.event,
-            "X-Icdev-Delivery": f"{hook.public_id}:{delivery.pk}",
-            "X-Icdev-Signature": sign(hook.secret, timestamp, body),
-        }
-        code, error = _post(hook.url, body, headers, cfg["timeout_seconds"])
+        code, error = _send(hook, delivery, body, cfg["timeout_seconds"])
     elapsed_ms = round((time.monotonic() - started) * 1000)
     ok = code is not None and 200 <= code < 300
     with transaction.atomic():

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
 import pytest
 from django.utils import timezone
 
@@ -56,3 +59,44 @@ def ledger_entries() -> list[dict]:
         who = names.name(actor["id"]) if actor["kind"] == "user" else actor["id"]
         entries.append({"id": e.entry_id, "project": e.project_key, "type": e.action_type, "actor": who})
     return entries
+
+
+class Receiver:
+    """A real HTTP endpoint on localhost that answers with the given status codes, in turn."""
+
+    def __init__(self, codes):
+        self.codes, self.requests = list(codes), []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append({"headers": dict(self.headers), "body": body})
+                code = receiver.codes.pop(0) if receiver.codes else 200
+                self.send_response(code)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    made = []
+
+    def make(*codes):
+        made.append(Receiver(codes))
+        return made[-1]
+
+    yield make
+    for r in made:
+        r.close()
