@@ -17,7 +17,10 @@ from .schema import EntryType, Oversight, Reversibility
 class EntryFields(models.Model):
     """What a writer supplies: the committed payload and the columns audit queries filter on."""
 
-    entry_id = models.CharField(max_length=30, unique=True)
+    # Unique through each table's UniqueConstraint, not ``unique=True``: on PostgreSQL that also builds a
+    # varchar_pattern_ops "_like" index for LIKE 'prefix%', which no query here runs, and every append
+    # would write it (on both the pending and the entry table).
+    entry_id = models.CharField(max_length=30)
     entry_type = models.CharField(max_length=12, choices=EntryType.choices)
     project_key = models.CharField(max_length=50, blank=True)
     trace_id = models.CharField(max_length=32, blank=True, help_text="W3C trace id of the AI decision recorded.")
@@ -58,6 +61,7 @@ class PendingEntry(EntryFields):
     class Meta:
         verbose_name = "pending ledger entry"
         verbose_name_plural = "pending ledger entries"
+        constraints = [models.UniqueConstraint(fields=["entry_id"], name="ledger_pending_entry_id_unique")]
 
     def __str__(self) -> str:
         return f"{self.entry_id} ({self.entry_type}, pending)"
@@ -113,7 +117,10 @@ class LedgerEntry(EntryFields):
                 fields=["corrects_entry_id"], name="ledger_corrects", condition=models.Q(corrects_entry_id__gt="")
             ),
         ]
-        constraints = [models.CheckConstraint(condition=models.Q(seq__gte=0), name="ledger_seq_nonnegative")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(seq__gte=0), name="ledger_seq_nonnegative"),
+            models.UniqueConstraint(fields=["entry_id"], name="ledger_entry_id_unique"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.entry_id} ({self.entry_type})"

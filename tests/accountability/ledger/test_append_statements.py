@@ -8,7 +8,7 @@ import datetime as dt
 import zoneinfo
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
 from accountability.ledger.append import append_entry
 from accountability.ledger.models import LedgerEntry, PendingEntry
@@ -87,3 +87,43 @@ def test_an_inline_entry_reads_back_with_the_times_it_was_given(project, grant):
     assert entry.occurred_at == occurred
     assert entry.expires_at == occurred + dt.timedelta(days=90)
     assert entry.recorded_at >= entry.received_at
+
+
+@postgres_only
+@pytest.mark.django_db
+def test_each_append_writes_only_the_indexes_the_queries_need_and_no_like_index_for_entry_ids():
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT tablename, indexname FROM pg_indexes WHERE tablename IN (%s, %s) ORDER BY 1, 2",
+            [LedgerEntry._meta.db_table, PendingEntry._meta.db_table],
+        )
+        found = cur.fetchall()
+    assert found == [
+        ("ledger_ledgerentry", "ledger_actor_time"),
+        ("ledger_ledgerentry", "ledger_corrects"),
+        ("ledger_ledgerentry", "ledger_entry_id_unique"),
+        ("ledger_ledgerentry", "ledger_expiry"),
+        ("ledger_ledgerentry", "ledger_ledgerentry_entry_hash_key"),
+        ("ledger_ledgerentry", "ledger_ledgerentry_pkey"),
+        ("ledger_ledgerentry", "ledger_ledgerentry_previous_hash_key"),
+        ("ledger_ledgerentry", "ledger_project_seq"),
+        ("ledger_ledgerentry", "ledger_task_time"),
+        ("ledger_ledgerentry", "ledger_trace"),
+        ("ledger_ledgerentry", "ledger_type_time"),
+        ("ledger_pendingentry", "ledger_pending_entry_id_unique"),
+        ("ledger_pendingentry", "ledger_pendingentry_pkey"),
+    ]
+
+
+@pytest.mark.django_db
+def test_a_second_entry_with_the_same_id_is_refused_by_the_database(project, grant):
+    first = append_entry(**action_entry(1, project_key=project.key))
+    pending = PendingEntry.objects.filter(entry_id=first.entry_id).first()
+    if pending is not None:  # PostgreSQL: still queued
+        pending.pk = None
+        duplicate = pending
+    else:  # SQLite: sequenced inline
+        duplicate = LedgerEntry.objects.get(entry_id=first.entry_id)
+        duplicate.seq, duplicate.entry_hash, duplicate.previous_hash = 10_000, b"\x01" * 32, b"\x02" * 32
+    with pytest.raises(IntegrityError, match="entry_id"), transaction.atomic():
+        duplicate.save(force_insert=True)

@@ -54,6 +54,17 @@ def plans(run) -> list[str]:
     return found
 
 
+def unique_index_of(column: str) -> str:
+    """The name of the automatic index behind a one-column UNIQUE constraint of the entry table."""
+    with connection.cursor() as cur:
+        cur.execute(f"PRAGMA index_list({TABLE})")
+        for _, name, unique, *_ in cur.fetchall():
+            cur.execute(f"PRAGMA index_info({name})")
+            if unique and [row[2] for row in cur.fetchall()] == [column]:
+                return name
+    raise AssertionError(f"no UNIQUE index on {column}")
+
+
 def uses(run, index: str) -> bool:
     return any(f"INDEX {index} " in f"{plan} " for plan in plans(run))
 
@@ -122,7 +133,7 @@ def test_audit_queries_use_their_indexes(entries, project):
     assert uses(lambda: actions_by_model(SYSTEM, "claude-opus", since=now - dt.timedelta(days=1)), "ledger_actor_time")
     assert uses(lambda: decision_chain(SYSTEM, "TASK-1"), "ledger_task_time")
     assert uses(lambda: violations_between(SYSTEM, now - dt.timedelta(days=1), now), "ledger_type_time")
-    assert uses(lambda: entry_get(SYSTEM, entries.entry_id), "sqlite_autoindex_ledger_ledgerentry_1")
+    assert uses(lambda: entry_get(SYSTEM, entries.entry_id), unique_index_of("entry_id"))
 
 
 def test_the_metrics_time_window_uses_the_type_and_time_index(entries):
