@@ -4,11 +4,14 @@ status, filters by type, actor and time, metrics, and scope grants that change o
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from accountability.ledger.append import append_entry
 from accountability.ledger.models import LedgerEntry, ScopeGrant, VerificationRun
 from accountability.ledger.services.entries import ledger_entry_append
 
-from .conftest import SYSTEM, decision
+from .conftest import SYSTEM, action_entry, decision
 
 ADMIN = "/admin/ledger/"
 
@@ -128,3 +131,25 @@ def test_scope_grants_are_added_and_revoked_through_services(client, caio_user, 
     bad = client.post("/admin/ledger/scopegrant/add/", {"project": project.pk, "model_id": "x y", "action_types": "ok"})
     assert bad.status_code == 200
     assert ledger_count() == before + 2
+
+
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", ["entry id", "trace id", "substring"])
+def test_searching_an_entry_or_trace_id_is_an_exact_lookup_and_any_other_term_a_substring_search(
+    client, superuser, project, grant, integrate, kind
+):
+    traced = append_entry(**action_entry(1, project_key=project.key, context={"trace_id": TRACE}))
+    other = append_entry(**action_entry(2, project_key=project.key))
+    integrate()
+    term = {"entry id": other.entry_id, "trace id": TRACE, "substring": other.entry_id[-10:].lower()}[kind]
+    client.force_login(superuser)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(ADMIN + "ledgerentry/", {"q": term})
+    assert response.status_code == 200
+    shown = [e.entry_id for e in response.context["cl"].result_list]
+    assert shown == [traced.entry_id if kind == "trace id" else other.entry_id]
+    like = [q["sql"] for q in queries.captured_queries if "ledger_ledgerentry" in q["sql"] and " LIKE " in q["sql"]]
+    assert bool(like) is (kind == "substring")  # only the substring search reads without an index
