@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass
-from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
@@ -39,8 +38,9 @@ def dev_key(secret_key: str) -> bytes:
     return base64.urlsafe_b64encode(digest)
 
 
-@lru_cache(maxsize=8)
 def _keyring(configured: tuple[str, ...], secret_key: str, is_production: bool) -> Keyring:
+    """The keys from their setting; built once per settings change by ``_live`` (the deploy check builds
+    its own to report a bad key)."""
     if not configured:
         if is_production:
             raise ImproperlyConfigured(f"{SETTING} is required in production (see README, Notifications and webhooks).")
