@@ -291,7 +291,7 @@ def test_only_system_jobs_and_superusers_re_encrypt_and_a_refusal_writes_nothing
     settings.ICDEV_WEBHOOK_SECRET_KEYS = [KEY_NEW, KEY_OLD]
     before = stored(hook.pk)
     staff = django_user_model.objects.create_user("ops", password="x", is_staff=True)
-    with pytest.raises(NotAllowed, match="Only system jobs and superusers re-encrypt webhook secrets."):
+    with pytest.raises(NotAllowed, match=r"^Only system jobs and superusers re-encrypt webhook secrets\.$"):
         svc.webhook_secrets_reencrypt(actor=staff)
     assert stored(hook.pk) == before
     assert _governance("webhook.reencrypt_secrets") == []
