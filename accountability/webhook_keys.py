@@ -29,6 +29,7 @@ SETTING = "ICDEV_WEBHOOK_SECRET_KEYS"
 class Keyring:
     current: Fernet  # encrypts
     every: MultiFernet  # decrypts with any key, the current one first
+    fingerprint: str  # names the current key in records and output without revealing it
 
 
 def dev_key(secret_key: str) -> bytes:
@@ -53,7 +54,14 @@ def _keyring(configured: tuple[str, ...], secret_key: str, is_production: bool) 
             raise ImproperlyConfigured(
                 f"{SETTING}: key {position} is not a Fernet key (32 url-safe base64 bytes)"
             ) from exc
-    return Keyring(fernets[0], MultiFernet(fernets))
+    return Keyring(fernets[0], MultiFernet(fernets), fingerprint(configured[0]))
+
+
+def fingerprint(key: str | bytes) -> str:
+    """The first 16 hex digits of the key's SHA-256: enough to tell keys apart in the ledger and in the
+    command's output, and no help in guessing a 256-bit key."""
+    raw = key.encode() if isinstance(key, str) else key
+    return hashlib.sha256(raw).hexdigest()[:16]
 
 
 _live = SettingCache(

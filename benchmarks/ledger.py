@@ -114,6 +114,29 @@ def reset() -> None:
 # --- appends ------------------------------------------------------------------------------------------
 
 
+def machine_ticks() -> tuple[int, int]:
+    """(busy, stolen) clock ticks of the whole machine so far, from /proc/stat's first line: busy is
+    user, nice, system, irq and softirq time; stolen is time the hypervisor gave to other machines.
+    (0, 0) where there is no /proc/stat. The CPU an accepted append costs the machine, writers,
+    integrator, PostgreSQL and kernel together, is steadier than appends/s when neighbours on the
+    same host come and go, and it tells how far a target is: 5,000/s on 2 cores is 400 µs each."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(v) for v in stat.readline().split()[1:]]
+    except OSError:
+        return 0, 0
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return user + nice + system + irq + softirq, steal
+
+
+def cpu_per_append_us(before: tuple[int, int], after: tuple[int, int], appends: int) -> tuple[float, float]:
+    """Machine busy and stolen CPU per append in µs between two ``machine_ticks`` readings."""
+    hz = os.sysconf("SC_CLK_TCK")
+    if not appends:
+        return 0.0, 0.0
+    return tuple((a - b) / hz / appends * 1e6 for a, b in zip(after, before, strict=True))
+
+
 def _writer(index: int, seconds: float, start, results, mode: str) -> None:
     from django.conf import settings
     from django.db import connection
@@ -175,6 +198,7 @@ def bench_appends(writers: int, seconds: float, mode: str = "queue") -> dict:
     for p in procs:
         p.start()
     time.sleep(1.0)  # let every writer connect and warm up
+    ticks = machine_ticks()
     start.set()
     latencies = [x for _ in procs for x in results.get()]
     writers_done = time.perf_counter()
@@ -182,6 +206,8 @@ def bench_appends(writers: int, seconds: float, mode: str = "queue") -> dict:
         p.join()
     stop.set()
     integrated, busy, integrator_done = integ.get()
+    # Until the backlog is integrated: the integrator's work for these appends counts too.
+    cpu_us, steal_us = cpu_per_append_us(ticks, machine_ticks(), len(latencies))
     integrator.join()
     size = LedgerHead.objects.get().size
     seqs = LedgerEntry.objects.count()
@@ -195,6 +221,8 @@ def bench_appends(writers: int, seconds: float, mode: str = "queue") -> dict:
         "drain_s": max(0.0, integrator_done - writers_done),
         "integrated_per_busy_s": integrated / busy if busy else 0.0,
         "size": size,
+        "cpu_us": cpu_us,
+        "steal_us": steal_us,
     }
 
 
@@ -523,6 +551,13 @@ def main() -> int:
                 f"  pending table + integrator:   {ours['per_s']:7.0f} appends/s, p50 {ours['p50_ms']:.2f} ms, "
                 f"p99 {ours['p99_ms']:.2f} ms; integrator {ours['integrated_per_busy_s']:.0f} entries/s when busy, "
                 f"backlog drained {ours['drain_s']:.2f} s after the writers stopped; gap-free, size {ours['size']}"
+            )
+            print(
+                "    machine CPU per accepted append (writers, integrator, PostgreSQL, kernel): "
+                f"{ours['cpu_us']:.0f} µs (stolen by the host: {ours['steal_us']:.0f} µs); {os.cpu_count()} CPUs allow "
+                f"{(os.cpu_count() or 1) * 1e6 / ours['cpu_us']:.0f} appends/s at that cost"
+                if ours["cpu_us"]
+                else "    machine CPU per append: no /proc/stat here"
             )
             print(
                 f"  naive: head row FOR UPDATE:   {inline['per_s']:7.0f} appends/s, p50 {inline['p50_ms']:.2f} ms, "

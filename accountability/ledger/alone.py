@@ -24,8 +24,8 @@ from .store import ENTRY_COLUMNS, Prepared
 
 _MAX_PREDICTIONS = 1024
 # (project key, model id) -> the grants' action-type patterns as PostgreSQL aggregated them (jsonb
-# text, compared by PostgreSQL itself) and as lists for the Python check.
-_predictions: dict[tuple[str, str], tuple[str, list]] = {}
+# text, compared by PostgreSQL itself), as lists for the Python check, and as the guard's bytes.
+_predictions: dict[tuple[str, str], tuple[str, list, bytes]] = {}
 
 
 def possible(built) -> bool:
@@ -52,12 +52,14 @@ def append(built, prepared: Prepared) -> bool:
     the live grants do not cover the action (its violation belongs in the entry's transaction), or
     they changed under two attempts in a row."""
     db = connections[DEFAULT_DB_ALIAS]
-    values = [getattr(prepared, c) for c in ENTRY_COLUMNS]
+    row = row_values(prepared)
     query = policy.grant_query(built, prepared.occurred_at) if built.entry_type in AI_TYPES else None
     if query is None:
-        _send(db, _insert_sql(guarded=False), values)
+        _send(db, _insert_sql(guarded=False), row, ROW_FORMATS)
         return True
     sql, params = query
+    grants = [wire.encode(v) for v in params]
+    formats = [0] * len(grants) + ROW_FORMATS + [0]
     key = (built.project_key, built.actor["id"])
     predicted = _predictions.get(key)
     for _ in range(2):
@@ -65,13 +67,12 @@ def append(built, prepared: Prepared) -> bool:
         # probe (NULL never equals the live patterns) that refreshes the prediction, so one that a new
         # grant made stale costs one round trip, not every later append.
         covers = predicted is not None and not policy.check_invitation(built, prepared.occurred_at, _rows(predicted[1]))
-        stored, live = _send(
-            db, _insert_sql(guarded=True, grants=sql), [*params, *values, predicted[0] if covers else None], "one"
-        )
+        guard = predicted[2] if covers else None
+        stored, live = _send(db, _insert_sql(guarded=True, grants=sql), [*grants, *row, guard], formats, "one")
         if stored != b"0":
             return True
-        live = live.decode()
-        predicted = (live, json.loads(live))
+        text = live.decode()
+        predicted = (text, json.loads(text), live)
         if len(_predictions) >= _MAX_PREDICTIONS:
             _predictions.clear()
         _predictions[key] = predicted
@@ -80,12 +81,44 @@ def append(built, prepared: Prepared) -> bool:
     return False
 
 
-def _send(db, sql: str, params: list, fetch: str = ""):
-    """One statement in autocommit, straight through libpq (``wire``); values come back as text."""
+# The pending row's columns (``ENTRY_COLUMNS``) that travel in binary: the payload, its salt and hash.
+ROW_FORMATS = [1 if c in ("payload", "payload_salt", "payload_hash") else 0 for c in ENTRY_COLUMNS]
+
+
+def row_values(p: Prepared) -> list:
+    """The pending row's values in ``ENTRY_COLUMNS`` order, encoded for libpq as ``wire.encode``
+    would encode each (a test holds the two equal): spelt out, because the general encoder's type
+    dispatch for 18 values cost more than the rest of the statement's client side."""
+    time = wire.encode_time
+    return [
+        str.encode(p.entry_id),
+        str.encode(p.entry_type),
+        str.encode(p.project_key),
+        str.encode(p.trace_id),
+        str.encode(p.task_id),
+        str.encode(p.actor_ref),
+        str.encode(p.action_type),
+        str.encode(p.oversight),
+        str.encode(p.reversibility),
+        time(p.occurred_at),
+        time(p.received_at),
+        str.encode(p.retention),
+        None if p.expires_at is None else time(p.expires_at),
+        bytes(p.payload),
+        bytes(p.payload_salt),
+        bytes(p.payload_hash),
+        str.encode(p.attribution_gaps),
+        str.encode(p.corrects_entry_id),
+    ]
+
+
+def _send(db, sql: str, values: list, formats: list, fetch: str = ""):
+    """One statement in autocommit, straight through libpq (``wire``), its values already encoded;
+    values come back as text."""
     if db.connection is None:
         db.ensure_connection()
     with db.wrap_database_errors:
-        return wire.run(db.connection, sql, params, fetch=fetch)
+        return wire.run_encoded(db.connection, sql, values, formats, fetch=fetch)
 
 
 def _rows(patterns: list) -> list[tuple]:

@@ -37,7 +37,14 @@ def _numbered(sql: str) -> bytes:
     return re.sub(r"%s", lambda _: f"${next(count)}", sql).encode()
 
 
-def _encode(value) -> bytes | None:
+def encode_time(value: dt.datetime) -> bytes:
+    """An aware datetime as PostgreSQL reads it (ISO 8601 text)."""
+    if value.tzinfo is None:  # Django with USE_TZ sends only aware datetimes
+        raise ValueError("naive datetime sent to PostgreSQL")
+    return value.isoformat().encode()
+
+
+def encode(value) -> bytes | None:
     """One parameter as libpq takes it (the format is ``_format``'s)."""
     kind = type(value)
     if kind is str:
@@ -49,9 +56,7 @@ def _encode(value) -> bytes | None:
     if kind is memoryview:
         return bytes(value)
     if isinstance(value, dt.datetime):
-        if value.tzinfo is None:  # Django with USE_TZ sends only aware datetimes
-            raise ValueError("naive datetime sent to PostgreSQL")
-        return value.isoformat().encode()
+        return encode_time(value)
     if isinstance(value, str):  # a str enum such as EntryType: its string itself, as psycopg sends it
         return str.encode(value)
     if kind is int:
@@ -65,11 +70,18 @@ def run(raw, sql: str, params: list, *, fetch: str = "") -> object:
     ``bytes`` or None. Prepared once per connection unless ICDEV_LEDGER_PREPARED_STATEMENTS is off
     (a transaction-pooling proxy cannot keep them). Only for autocommit: in a transaction psycopg
     has not begun yet, psycopg would send BEGIN first, and libpq alone would not."""
+    values = [encode(v) for v in params]
+    formats = [1 if type(v) is bytes or type(v) is memoryview else 0 for v in params]
+    return run_encoded(raw, sql, values, formats, fetch=fetch)
+
+
+def run_encoded(raw, sql: str, values: list, formats, *, fetch: str = "") -> object:
+    """``run`` with the parameters already as libpq takes them (``encode``), and ``formats`` 1 for
+    each binary one: a caller that knows its columns' types encodes them without the per-value
+    dispatch (the append's own row, 18 values per append)."""
     from psycopg import errors, pq
 
     pgconn = raw.pgconn
-    values = [_encode(v) for v in params]
-    formats = [1 if type(v) is bytes or type(v) is memoryview else 0 for v in params]
     text = _numbered(sql)
     if settings.ICDEV_LEDGER_PREPARED_STATEMENTS:
         result = pgconn.exec_prepared(_name(raw, text, errors, pq), values, formats)

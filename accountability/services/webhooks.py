@@ -28,11 +28,11 @@ from django.utils import timezone
 
 from accountability.actors import history_user
 from accountability.config import policy
-from accountability.exceptions import InvalidTransition, SecretUndecryptable, ValidationFailed
+from accountability.exceptions import InvalidTransition, NotAllowed, SecretUndecryptable, ValidationFailed
 from accountability.ledger.append import record_governance
 from accountability.models import Project, Webhook, WebhookDelivery
-from accountability.permissions import Perm, require
-from accountability.webhook_keys import reencrypt_secret
+from accountability.permissions import Perm, is_unrestricted, require
+from accountability.webhook_keys import keyring, reencrypt_secret
 
 from ._common import apply_changes, full_clean, tracked_save
 from ._dispatch import enqueue_on_commit
@@ -169,30 +169,53 @@ def webhook_rotate_secret(*, actor, webhook: Webhook) -> Webhook:
 class ReencryptResult:
     rotated: int  # every secret, now under the first key
     under_older_key: int  # of which were not under the first key before
+    key_fingerprint: str  # the first key's fingerprint (webhook_keys.fingerprint)
 
 
 @transaction.atomic
-def webhook_secrets_reencrypt() -> ReencryptResult:
+def webhook_secrets_reencrypt(*, actor) -> ReencryptResult:
     """Encrypt every webhook's signing secret again under the first ICDEV_WEBHOOK_SECRET_KEYS key (after a
-    new key was put first); all or nothing: SecretUndecryptable names the webhooks no key opens."""
-    hooks = list(Webhook.objects.select_for_update().order_by("pk").only("pk", "secret_encrypted"))
-    failed, older = [], 0
+    new key was put first); all or nothing: SecretUndecryptable names the webhooks no key opens. Each
+    project whose webhooks were re-encrypted gets a ledger entry naming them and the key's fingerprint."""
+    if not is_unrestricted(actor):
+        raise NotAllowed("Only system jobs and superusers re-encrypt webhook secrets.")
+    hooks = list(Webhook.objects.select_for_update().order_by("pk").only("pk", "project_id", "secret_encrypted"))
+    failed, older = [], set()
     for hook in hooks:
         try:
             hook.secret_encrypted, was_older = reencrypt_secret(hook.secret_encrypted)
         except SecretUndecryptable:
             failed.append(hook.public_id)
             continue
-        older += was_older
+        if was_older:
+            older.add(hook.pk)
     if failed:
         raise SecretUndecryptable(
             f"No key in ICDEV_WEBHOOK_SECRET_KEYS decrypts the secret of {', '.join(failed)}; nothing was changed. "
             "Add the missing key back, or rotate those webhooks' secrets."
         )
-    # Not a governance change (the secrets themselves are unchanged, and history excludes the column), so
-    # neither a history row nor a ledger entry: one UPDATE per batch.
+    # The secrets themselves are unchanged and history excludes the column, so no history rows: one UPDATE
+    # per batch. The re-encryption is still an act on each project's webhooks, and the ledger says so.
     Webhook.objects.bulk_update(hooks, ["secret_encrypted"], batch_size=500)
-    return ReencryptResult(len(hooks), older)
+    fp = keyring().fingerprint
+    by_project: dict[int, list[Webhook]] = {}
+    for hook in hooks:
+        by_project.setdefault(hook.project_id, []).append(hook)
+    for project in Project.objects.filter(pk__in=by_project).order_by("pk"):
+        mine = by_project[project.pk]
+        moved = sum(h.pk in older for h in mine)
+        record_governance(
+            actor=actor,
+            project=project,
+            action_type="webhook.reencrypt_secrets",
+            description=(
+                f"{len(mine)} webhook signing secret(s) encrypted again under key {fp}, {moved} of them from an "
+                "older key; the secrets themselves are unchanged"
+            ),
+            changes={"key_fingerprint": fp, "webhooks": len(mine), "under_older_key": moved},
+            related=[h.public_id for h in mine],
+        )
+    return ReencryptResult(len(hooks), len(older), fp)
 
 
 @transaction.atomic

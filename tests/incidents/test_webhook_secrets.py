@@ -22,11 +22,13 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-from accountability.exceptions import SecretUndecryptable
+from accountability.actors import SystemActor
+from accountability.exceptions import NotAllowed, SecretUndecryptable
+from accountability.ledger.models import LedgerEntry, PendingEntry
 from accountability.models import Webhook, WebhookDelivery
 from accountability.services import webhooks as svc
 from accountability.tasks import webhook_dispatch_due_task
-from accountability.webhook_keys import decrypt_secret, dev_key, encrypt_secret, webhook_keys_check
+from accountability.webhook_keys import decrypt_secret, dev_key, encrypt_secret, fingerprint, webhook_keys_check
 
 from .factories import WebhookFactory
 from .test_webhooks import verify
@@ -111,7 +113,7 @@ def test_rotation_re_encrypts_under_the_new_key_and_signs_the_same(settings):
     settings.ICDEV_WEBHOOK_SECRET_KEYS = [KEY_NEW, KEY_OLD]
     out = StringIO()
     call_command("rotate_webhook_keys", "--json", stdout=out)
-    assert json.loads(out.getvalue()) == {"rotated": 3, "under_older_key": 3}
+    assert json.loads(out.getvalue()) == {"rotated": 3, "under_older_key": 3, "key_fingerprint": fingerprint(KEY_NEW)}
     for n, hook in enumerate(hooks):
         token = stored(hook.pk)
         assert token != before[hook.pk]
@@ -124,7 +126,9 @@ def test_rotation_re_encrypts_under_the_new_key_and_signs_the_same(settings):
         assert svc.sign(Webhook.objects.get(pk=hook.pk).secret, 1700000000, b"{}") == signatures[hook.pk]
     out = StringIO()
     call_command("rotate_webhook_keys", stdout=out)
-    assert out.getvalue().strip() == "3 webhook secrets encrypted under the first key (0 were under an older key)."
+    assert out.getvalue().strip() == (
+        f"3 webhook secrets encrypted under the first key, {fingerprint(KEY_NEW)} (0 were under an older key)."
+    )
 
 
 def test_rotation_refuses_and_writes_nothing_when_a_secret_does_not_decrypt(settings, project):
@@ -241,3 +245,63 @@ def test_migration_encrypts_existing_secrets_and_its_reverse_decrypts(project):
     finally:
         executor.loader.build_graph()
         executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+def _governance(action_type: str) -> list[dict]:
+    """The payloads of the ledger's entries of ``action_type``, integrated or still queued, oldest first."""
+    rows = [
+        *PendingEntry.objects.filter(action_type=action_type).values_list("entry_id", "payload"),
+        *LedgerEntry.objects.filter(action_type=action_type).values_list("entry_id", "payload"),
+    ]
+    return [json.loads(bytes(payload)) for _, payload in sorted(rows)]
+
+
+def test_each_projects_ledger_records_the_re_encryption_with_the_keys_fingerprint_only(settings, project):
+    from .factories import ProjectFactory
+
+    settings.ICDEV_WEBHOOK_SECRET_KEYS = [KEY_OLD]
+    other = ProjectFactory()
+    mine = [WebhookFactory(project=project, secret=f"mine-{n}") for n in range(2)]
+    theirs = WebhookFactory(project=other, secret="theirs")
+    settings.ICDEV_WEBHOOK_SECRET_KEYS = [KEY_NEW, KEY_OLD]
+    Webhook.objects.filter(pk=mine[1].pk).update(secret_encrypted=Fernet(KEY_NEW).encrypt(b"mine-1").decode())
+
+    result = svc.webhook_secrets_reencrypt(actor=SystemActor("cli:rotate_webhook_keys"))
+
+    assert (result.rotated, result.under_older_key, result.key_fingerprint) == (3, 2, fingerprint(KEY_NEW))
+    entries = _governance("webhook.reencrypt_secrets")
+    assert [(e["project"], e["actor"]) for e in entries] == [
+        (project.key, {"kind": "system", "id": "cli:rotate_webhook_keys"}),
+        (other.key, {"kind": "system", "id": "cli:rotate_webhook_keys"}),
+    ]
+    ours = entries[0]
+    assert ours["action"]["inputs"] == [
+        {"changes": {"key_fingerprint": fingerprint(KEY_NEW), "webhooks": 2, "under_older_key": 1}}
+    ]
+    assert ours["context"]["related_models"] == [h.public_id for h in mine]
+    assert entries[1]["context"]["related_models"] == [theirs.public_id]
+    text = json.dumps(entries)
+    for secret in ("mine-0", "mine-1", "theirs", KEY_NEW, KEY_OLD):
+        assert secret not in text
+
+
+def test_only_system_jobs_and_superusers_re_encrypt_and_a_refusal_writes_nothing(settings, project, django_user_model):
+    settings.ICDEV_WEBHOOK_SECRET_KEYS = [KEY_OLD]
+    hook = WebhookFactory(project=project)
+    settings.ICDEV_WEBHOOK_SECRET_KEYS = [KEY_NEW, KEY_OLD]
+    before = stored(hook.pk)
+    staff = django_user_model.objects.create_user("ops", password="x", is_staff=True)
+    with pytest.raises(NotAllowed, match=r"^Only system jobs and superusers re-encrypt webhook secrets\.$"):
+        svc.webhook_secrets_reencrypt(actor=staff)
+    assert stored(hook.pk) == before
+    assert _governance("webhook.reencrypt_secrets") == []
+    boss = django_user_model.objects.create_superuser("boss", password="x")
+    assert svc.webhook_secrets_reencrypt(actor=boss).rotated == 1
+    assert stored(hook.pk) != before
+
+
+def test_a_fingerprint_names_a_key_without_revealing_it():
+    assert fingerprint(KEY_NEW) == fingerprint(KEY_NEW.encode())
+    assert len(fingerprint(KEY_NEW)) == 16
+    assert fingerprint(KEY_NEW) != fingerprint(KEY_OLD)
+    assert fingerprint(KEY_NEW) not in KEY_NEW

@@ -8,6 +8,7 @@ from dataclasses import asdict
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
+from accountability.actors import SystemActor
 from accountability.exceptions import SecretUndecryptable
 from accountability.services.webhooks import webhook_secrets_reencrypt
 
@@ -16,7 +17,8 @@ class Command(BaseCommand):
     help = (
         "Re-encrypt every webhook signing secret under the first key of ICDEV_WEBHOOK_SECRET_KEYS. Rotate a "
         "key by putting a new one first, running this, then removing the old one. The secrets themselves "
-        "do not change (receivers notice nothing); if any secret cannot be decrypted, nothing is written."
+        "do not change (receivers notice nothing); if any secret cannot be decrypted, nothing is written. "
+        "Each project's ledger records the re-encryption with the key's fingerprint."
     )
 
     def add_arguments(self, parser):
@@ -24,13 +26,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         try:
-            result = asdict(webhook_secrets_reencrypt())
+            result = asdict(webhook_secrets_reencrypt(actor=SystemActor("cli:rotate_webhook_keys")))
         except (SecretUndecryptable, ImproperlyConfigured) as exc:
             raise CommandError(str(exc), returncode=1) from exc
         if opts["json"]:
             self.stdout.write(json.dumps(result, indent=2))
             return
         self.stdout.write(
-            f"{result['rotated']} webhook secrets encrypted under the first key "
+            f"{result['rotated']} webhook secrets encrypted under the first key, {result['key_fingerprint']} "
             f"({result['under_older_key']} were under an older key)."
         )

@@ -29,9 +29,9 @@ def calls(monkeypatch):
     seen = {"alone": [], "general": 0}
     run, general = alone._send, append._append_checked
 
-    def spy_send(db, sql, params, fetch=""):
+    def spy_send(db, sql, values, formats, fetch=""):
         seen["alone"].append("guarded" if sql.startswith("WITH grants") else "plain")
-        return run(db, sql, params, fetch)
+        return run(db, sql, values, formats, fetch)
 
     def spy_general(*args):
         seen["general"] += 1

@@ -11,6 +11,7 @@ from django.db import IntegrityError, connection
 
 from accountability.ledger import alone, wire
 from accountability.ledger.schema import EntryType
+from accountability.ledger.store import ENTRY_COLUMNS
 
 
 def test_placeholders_are_numbered_in_order():
@@ -26,20 +27,20 @@ def test_other_percent_signs_are_refused(sql):
 
 def test_parameters_encode_as_text_or_binary():
     at = dt.datetime(2026, 11, 23, 1, 2, 3, 456789, tzinfo=dt.UTC)
-    assert wire._encode("naïve") == "naïve".encode()
-    assert wire._encode(EntryType.DECISION) == b"decision"
-    assert wire._encode(b"\x00\xff") == b"\x00\xff"
-    assert wire._encode(memoryview(b"ab")) == b"ab"
-    assert wire._encode(at) == b"2026-11-23T01:02:03.456789+00:00"
-    assert wire._encode(-42) == b"-42"
-    assert wire._encode(None) is None
+    assert wire.encode("naïve") == "naïve".encode()
+    assert wire.encode(EntryType.DECISION) == b"decision"
+    assert wire.encode(b"\x00\xff") == b"\x00\xff"
+    assert wire.encode(memoryview(b"ab")) == b"ab"
+    assert wire.encode(at) == b"2026-11-23T01:02:03.456789+00:00"
+    assert wire.encode(-42) == b"-42"
+    assert wire.encode(None) is None
 
 
 def test_naive_datetimes_and_unknown_types_are_refused():
     with pytest.raises(ValueError, match="naive datetime"):
-        wire._encode(dt.datetime(2026, 11, 23))
+        wire.encode(dt.datetime(2026, 11, 23))
     with pytest.raises(TypeError, match="cannot send float"):
-        wire._encode(1.5)
+        wire.encode(1.5)
 
 
 def _raw():
@@ -121,9 +122,49 @@ def test_without_prepared_statements_nothing_is_prepared(settings):
 def test_errors_are_djangos_and_the_failed_statement_writes_nothing():
     with connection.cursor() as cur:
         cur.execute("CREATE TEMPORARY TABLE wire_t (k text PRIMARY KEY)")
-    alone._send(connection, "INSERT INTO wire_t (k) VALUES (%s)", ["a"])
+    alone._send(connection, "INSERT INTO wire_t (k) VALUES (%s)", [b"a"], [0])
     with pytest.raises(IntegrityError, match="duplicate key"):
-        alone._send(connection, "INSERT INTO wire_t (k) VALUES (%s)", ["a"])
+        alone._send(connection, "INSERT INTO wire_t (k) VALUES (%s)", [b"a"], [0])
     with connection.cursor() as cur:  # autocommit: the connection is usable and holds one row
         cur.execute("SELECT count(*) FROM wire_t")
         assert cur.fetchone() == (1,)
+
+
+def _prepared(**changes):
+    from accountability.ledger.build import build
+
+    built = build(
+        entry_type=EntryType.ACTION,
+        actor={"model_id": "claude-opus", "provider": "anthropic"},
+        action={"type": "code.review", "description": "Reviewed naïve code", "rationale": "Asked to."},
+        accountability={"human_oversight": "audit", "reversibility": "reversible"},
+        project_key="proj-ü",
+        trace_id="4bf92f3577b34da6a3ce929d0e0e4736",
+    )
+    prepared = built.prepared()
+    for name, value in changes.items():
+        setattr(prepared, name, value)
+    return prepared
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"expires_at": None, "corrects_entry_id": "LED-01KAMBCDEFGHJKMNPQRSTVWXYZ"},
+        {"entry_type": EntryType.DECISION, "attribution_gaps": "no_approver no_oversight"},
+        {"occurred_at": dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=30)))},
+        {"payload": memoryview(b"{}"), "payload_salt": memoryview(b"s" * 16)},
+    ],
+)
+def test_the_spelt_out_row_encodes_as_the_general_encoder_does(changes):
+    prepared = _prepared(**changes)
+    general = [wire.encode(getattr(prepared, c)) for c in ENTRY_COLUMNS]
+    assert alone.row_values(prepared) == [bytes(v) if v is not None else None for v in general]
+    binary = [1 if isinstance(getattr(prepared, c), bytes | memoryview) else 0 for c in ENTRY_COLUMNS]
+    assert binary == alone.ROW_FORMATS
+
+
+def test_the_spelt_out_row_refuses_naive_datetimes():
+    with pytest.raises(ValueError, match="naive datetime"):
+        alone.row_values(_prepared(received_at=dt.datetime(2026, 11, 23)))
