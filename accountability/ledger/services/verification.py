@@ -38,7 +38,35 @@ class Verification:
 
 CHUNK = 8192
 TILE_CHUNKS = 8  # chunks whose level-0 tiles are read in one query
-Chunk = tuple[list[tuple], dict[int, tuple[bytes, bytes]] | None]  # rows, and level-0 tiles by index
+# Rows are built into Python objects this many at a time, just before they are verified. A slice this
+# size stays in the core's cache from building to hashing, and since each slice is freed before the
+# next is built, the garbage collector never sees enough new tuples to run (its threshold is 700).
+SLICE = 256
+
+
+class _Rows:
+    """A chunk's rows as libpq returned them; iterating builds them into (seq, leaf, hash, payload,
+    salt) tuples a ``SLICE`` at a time, with psycopg's C loaders, on the thread that verifies them.
+    Built in one go on the reader thread, a chunk of 8,192 rows made that thread hold the GIL for
+    milliseconds at a time, and its 16,000 new tuples woke the garbage collector a dozen times."""
+
+    def __init__(self, result, loader):
+        self.result, self.loader, self.count = result, loader, result.ntuples
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[list[tuple]]:
+        result, loader, count = self.result, self.loader, self.count
+        try:
+            loader.set_pgresult(result)
+            for lo in range(0, count, SLICE):
+                yield loader.load_rows(lo, min(lo + SLICE, count), tuple)
+        finally:
+            result.clear()  # the libpq result is C memory: free it now, not when collected
+
+
+Chunk = tuple[_Rows | list[list[tuple]], dict[int, tuple[bytes, bytes]] | None]  # row slices, level-0 tiles
 
 
 def _select_sql() -> str:
@@ -69,25 +97,29 @@ def _sort_on(conn) -> None:
         cur.execute("RESET enable_sort")
 
 
-def _fetch(conn, sql: str, lo: int, hi: int) -> list[tuple]:
-    """Run ``sql`` with bounds lo and hi and return its rows, fetched in binary. The query runs through
-    libpq's blocking call, which psycopg makes without the GIL: the reader thread neither waits for the
-    GIL at every packet (each wait stalled the database too, once its socket buffer was full) nor keeps
-    the verifier from it while libpq parses the rows. Only turning the result into Python objects
-    (psycopg's C loaders, faster than any Python parsing of the wire format) holds the GIL."""
+def _query(conn, sql: str, lo: int, hi: int) -> _Rows:
+    """Run ``sql`` with bounds lo and hi, its rows fetched in binary and left in libpq's result. The
+    query runs through libpq's blocking call, which psycopg makes without the GIL: the reader thread
+    neither waits for the GIL at every packet (each wait stalled the database too, once its socket
+    buffer was full) nor keeps the verifier from it while libpq parses the rows. Turning them into
+    Python objects (psycopg's C loaders, faster than any Python parsing of the wire format) is left to
+    whoever iterates the result."""
     from psycopg import errors, pq  # PostgreSQL only
     from psycopg.adapt import Transformer
 
     raw = conn.connection
     result = raw.pgconn.exec_params(sql.encode(), [b"%d" % lo, b"%d" % hi], result_format=pq.Format.BINARY)
-    try:
-        if result.status != pq.ExecStatus.TUPLES_OK:
+    if result.status != pq.ExecStatus.TUPLES_OK:
+        try:
             raise errors.error_from_result(result, encoding=raw.info.encoding)
-        loader = Transformer(raw)
-        loader.set_pgresult(result)
-        return loader.load_rows(0, result.ntuples, tuple)
-    finally:
-        result.clear()
+        finally:
+            result.clear()
+    return _Rows(result, Transformer(raw))
+
+
+def _fetch(conn, sql: str, lo: int, hi: int) -> list[tuple]:
+    """``_query``'s rows, all built at once (for the tiles: a few dozen rows)."""
+    return [row for rows in _query(conn, sql, lo, hi) for row in rows]
 
 
 def _read_chunks(conn, start: int, end: int, *, own: bool) -> Iterator[Chunk]:
@@ -105,11 +137,11 @@ def _read_chunks(conn, start: int, end: int, *, own: bool) -> Iterator[Chunk]:
             found = _fetch(conn, _tiles_sql(), lo // TILE_WIDTH, min(lo + group, end) // TILE_WIDTH)
             tiles = {index: (hashes, root) for index, hashes, root in found}
         if own:
-            rows = _fetch(conn, _select_sql(), lo, hi)
+            rows = _query(conn, _select_sql(), lo, hi)
         else:
             _sort_off(conn, session=False)
             try:
-                rows = _fetch(conn, _select_sql(), lo, hi)
+                rows = _query(conn, _select_sql(), lo, hi)
             finally:
                 _sort_on(conn)
         yield rows, tiles
@@ -145,9 +177,10 @@ def _prefetched(start: int, end: int) -> Iterator[Chunk]:
 
 
 def _chunks(start: int, end: int) -> Iterator[Chunk]:
-    """(seq, leaf, hash, payload, salt) rows in seq order, a chunk at a time, with level-0 tiles ahead
-    of the verifier where they came along (PostgreSQL; else None). Each chunk is read completely before
-    it is yielded, because the verifier reads other tiles on the same connection in between."""
+    """(seq, leaf, hash, payload, salt) rows in seq order, a chunk at a time (as slices of rows), with
+    level-0 tiles ahead of the verifier where they came along (PostgreSQL; else None). Each chunk is
+    read completely before it is yielded, because the verifier reads other tiles on the same
+    connection in between."""
     if connection.vendor == "postgresql":
         # Inside a transaction (tests) another connection would not see its rows: read in line then.
         if connection.in_atomic_block:
@@ -163,7 +196,7 @@ def _chunks(start: int, end: int) -> Iterator[Chunk]:
             (seq, bytes(leaf), bytes(h), None if p is None else bytes(p), None if t is None else bytes(t))
             for seq, leaf, h, p, t in qs.values_list(*COLUMNS)
         ]
-        yield rows, None
+        yield [rows], None
 
 
 class _Tiles:
@@ -269,8 +302,9 @@ def ledger_verify(
     for chunk, tiles_ahead in _chunks(start, max(size, (last or 0) + 1)):
         if tiles_ahead is not None:
             tile_fn.ahead = tiles_ahead
-        verifier.feed_many(chunk)
-        done += len(chunk)
+        for rows in chunk:
+            verifier.feed_many(rows)
+            done += len(rows)
         if progress is not None:
             progress(done, size - start)
     if progress is not None:

@@ -1,5 +1,6 @@
-"""PostgreSQL's reading path for verification (rows fetched in binary through libpq without the GIL,
-level-0 tiles read ahead a group of chunks at a time, in line or on a reader thread) reports exactly
+"""PostgreSQL's reading path for verification (rows fetched in binary through libpq without the GIL and
+built into tuples a slice at a time by the verifying thread, level-0 tiles read ahead a group of chunks
+at a time, in line or on a reader thread) reports exactly
 what feeding rows read through the ORM one by one reports, for clean and tampered logs, with chunks
 and tile groups small enough that every kind of damage sits at or across a boundary."""
 
@@ -28,12 +29,14 @@ pytestmark = pytest.mark.skipif("connection.vendor != 'postgresql'", reason="Pos
 EXPIRED = 40  # seq 2..41: 90-day entries appended 100 days ago, purged
 SIZE = 600  # then fresh entries up to seq 598, and the purge record at 599
 CHUNK, TILE_CHUNKS = 100, 3  # chunks end at 100, 200, ...; tiles are read ahead at 0, 300
+SLICE = 50  # rows are built in slices of 100..149, 150..199, ...: the damage at 150, 151 and 199 too
 
 
 @pytest.fixture
 def small_chunks(monkeypatch):
     monkeypatch.setattr(verification, "CHUNK", CHUNK)
     monkeypatch.setattr(verification, "TILE_CHUNKS", TILE_CHUNKS)
+    monkeypatch.setattr(verification, "SLICE", SLICE)
 
 
 def _build_log(project, integrate) -> None:
@@ -148,6 +151,9 @@ def test_reading_leaves_the_callers_settings_and_tiles_as_they_were(project, int
         cur.execute("SHOW enable_sort")
         assert cur.fetchone()[0] == "on"
     assert [len(rows) for rows, _ in chunks] == [CHUNK] * (SIZE // CHUNK)
+    slices = [list(rows) for rows, _ in chunks]
+    assert [[len(s) for s in chunk] for chunk in slices] == [[SLICE, SLICE]] * (SIZE // CHUNK)
+    assert [row for chunk in slices for rows in chunk for row in rows] == stored_rows()
     assert [sorted(t) if t is not None else None for _, t in chunks] == [[0], None, None, [1], None, None]
     stored = LedgerTile.objects.get(level=0, index=1)
     assert chunks[3][1][1] == (bytes(stored.hashes), bytes(stored.root))
