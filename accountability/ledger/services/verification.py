@@ -41,17 +41,20 @@ TILE_CHUNKS = 8  # chunks whose level-0 tiles are read in one query
 # Rows are built into Python objects this many at a time, just before they are verified. A slice this
 # size stays in the core's cache from building to hashing, and since each slice is freed before the
 # next is built, the garbage collector never sees enough new tuples to run (its threshold is 700).
+# Slices end at multiples of SLICE, a multiple of the tile width, so that the verifier hashes whole
+# tiles at once (``LogVerifier._grow``) rather than leaf by leaf.
 SLICE = 256
 
 
 class _Rows:
-    """A chunk's rows as libpq returned them; iterating builds them into (seq, leaf, hash, payload,
-    salt) tuples a ``SLICE`` at a time, with psycopg's C loaders, on the thread that verifies them.
-    Built in one go on the reader thread, a chunk of 8,192 rows made that thread hold the GIL for
-    milliseconds at a time, and its 16,000 new tuples woke the garbage collector a dozen times."""
+    """A chunk's rows as libpq returned them (from seq ``lo`` on); iterating builds them into (seq,
+    leaf, hash, payload, salt) tuples a ``SLICE`` at a time, with psycopg's C loaders, on the thread
+    that verifies them. Built in one go on the reader thread, a chunk of 8,192 rows made that thread
+    hold the GIL for milliseconds at a time, and its 16,000 new tuples woke the garbage collector a
+    dozen times."""
 
-    def __init__(self, result, loader):
-        self.result, self.loader, self.count = result, loader, result.ntuples
+    def __init__(self, result, loader, lo: int):
+        self.result, self.loader, self.lo, self.count = result, loader, lo, result.ntuples
 
     def __len__(self) -> int:
         return self.count
@@ -60,8 +63,10 @@ class _Rows:
         result, loader, count = self.result, self.loader, self.count
         try:
             loader.set_pgresult(result)
-            for lo in range(0, count, SLICE):
-                yield loader.load_rows(lo, min(lo + SLICE, count), tuple)
+            first, last = 0, -self.lo % SLICE or SLICE  # the first slice ends where seq is a multiple
+            while first < count:
+                yield loader.load_rows(first, min(last, count), tuple)
+                first, last = last, last + SLICE
         finally:
             result.clear()  # the libpq result is C memory: free it now, not when collected
 
@@ -114,7 +119,7 @@ def _query(conn, sql: str, lo: int, hi: int) -> _Rows:
             raise errors.error_from_result(result, encoding=raw.info.encoding)
         finally:
             result.clear()
-    return _Rows(result, Transformer(raw))
+    return _Rows(result, Transformer(raw), lo)
 
 
 def _fetch(conn, sql: str, lo: int, hi: int) -> list[tuple]:
@@ -123,18 +128,20 @@ def _fetch(conn, sql: str, lo: int, hi: int) -> list[tuple]:
 
 
 def _read_chunks(conn, start: int, end: int, *, own: bool) -> Iterator[Chunk]:
-    """Rows start..end in seq order, a chunk at a time; with the first chunk of every ``TILE_CHUNKS``,
-    the level-0 tiles that end among their rows (the verifier checks each as it completes it). Tiles
-    are written in the transaction that adds their entries, so all of them are there. They come a
-    group at a time because every return from libpq makes the reader wait for the GIL (up to the
+    """Rows start..end in seq order, a chunk at a time (ending at multiples of ``CHUNK``); with the first
+    chunk and each that starts at a multiple of ``TILE_CHUNKS`` chunks, the level-0 tiles that end among
+    the rows up to the next such multiple (the verifier checks each as it completes it). Tiles are
+    written in the transaction that adds their entries, so all of them are there. They come a group
+    at a time because every return from libpq makes the reader wait for the GIL (up to the
     switch interval, 5 ms) while the verifier runs. ``own``: a connection of our own, where sorting is
     already off; otherwise it is turned off for each query and back on before the caller resumes."""
     group = TILE_CHUNKS * CHUNK
-    for lo in range(start, end, CHUNK):
-        hi = min(lo + CHUNK, end)
+    lo = start
+    while lo < end:
+        hi = min(lo - lo % CHUNK + CHUNK, end)  # chunks end at multiples of CHUNK, so slices do too
         tiles = None
-        if (lo - start) % group == 0:
-            found = _fetch(conn, _tiles_sql(), lo // TILE_WIDTH, min(lo + group, end) // TILE_WIDTH)
+        if lo == start or lo % group == 0:
+            found = _fetch(conn, _tiles_sql(), lo // TILE_WIDTH, min(lo - lo % group + group, end) // TILE_WIDTH)
             tiles = {index: (hashes, root) for index, hashes, root in found}
         if own:
             rows = _query(conn, _select_sql(), lo, hi)
@@ -145,6 +152,7 @@ def _read_chunks(conn, start: int, end: int, *, own: bool) -> Iterator[Chunk]:
             finally:
                 _sort_on(conn)
         yield rows, tiles
+        lo = hi
 
 
 def _prefetched(start: int, end: int) -> Iterator[Chunk]:

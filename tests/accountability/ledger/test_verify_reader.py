@@ -16,6 +16,9 @@ from django.utils import timezone
 from accountability.ledger import keys
 from accountability.ledger.append import append_entry
 from accountability.ledger.models import LedgerEntry, LedgerHead, LedgerTile
+from accountability.ledger.offline.merkle import CompactRange, MemoryTree, compact_range_nodes
+from accountability.ledger.offline.note import Checkpoint as CheckpointBody
+from accountability.ledger.offline.note import sign_note
 from accountability.ledger.offline.verifier import LogVerifier
 from accountability.ledger.services import verification
 from accountability.ledger.services.grants import scope_grant_create
@@ -157,3 +160,53 @@ def test_reading_leaves_the_callers_settings_and_tiles_as_they_were(project, int
     assert [sorted(t) if t is not None else None for _, t in chunks] == [[0], None, None, [1], None, None]
     stored = LedgerTile.objects.get(level=0, index=1)
     assert chunks[3][1][1] == (bytes(stored.hashes), bytes(stored.root))
+
+
+@pytest.mark.django_db
+def test_chunks_and_slices_from_an_unaligned_start_end_at_multiples(project, integrate, small_chunks):
+    """An incremental run starts anywhere: its first chunk and slice are short, so that every later
+    slice starts at a multiple of SLICE (whole tiles for the verifier) and tiles still come a group at a
+    time, each tile once."""
+    _build_log(project, integrate)
+    chunks = list(verification._chunks(130, SIZE))
+    assert [len(rows) for rows, _ in chunks] == [70, 100, 100, 100, 100]
+    slices = [list(rows) for rows, _ in chunks]
+    assert [[len(s) for s in chunk] for chunk in slices] == [[20, 50]] + [[SLICE, SLICE]] * 4
+    assert [rows[0][0] for chunk in slices for rows in chunk] == [130, *range(150, SIZE, SLICE)]
+    assert [row for chunk in slices for rows in chunk for row in rows] == stored_rows()[130:]
+    assert [sorted(t) if t is not None else None for _, t in chunks] == [[0], None, [1], None, None]
+
+
+START = 130  # an incremental run from a checkpoint inside tile 0, chunk 1 and slice 2
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", ["clean", "missing", "swapped", "salt", "hash"])
+def test_incremental_reading_from_an_unaligned_checkpoint_reports_what_one_by_one_feeding_reports(
+    project, integrate, small_chunks, kind
+):
+    _build_log(project, integrate)
+    tree = MemoryTree([h for _, _, h, _, _ in stored_rows()])
+    note = sign_note(CheckpointBody(keys.origin(), START, tree.root(START)).text, list(keys.signers()))
+    _tamper(kind)  # every kind here damages entries after START only
+    checkpoints = {k: v for k, v in stored_checkpoints().items() if k >= START}
+    checkpoints.setdefault(START, []).append(note)
+    verifier = LogVerifier(
+        origin=keys.origin(),
+        verifiers=keys.trusted_verifiers(),
+        checkpoints=checkpoints,
+        tile_fn=verification._Tiles(),
+        start_size=START,
+        start_range=CompactRange(START, [tree.node(level, i) for level, i in compact_range_nodes(START)]),
+        start_prev=tree.node(0, START - 1),
+    )
+    for s, leaf, h, p, t in stored_rows():
+        if s >= START:
+            verifier.feed(s, leaf, p, t, stored_hash=h)
+    head = LedgerHead.objects.get()
+    expected = verifier.finish(head=(head.size, bytes(head.root)))
+    expected.fill_entry_ids(lambda seqs: dict(LedgerEntry.objects.filter(seq__in=seqs).values_list("seq", "entry_id")))
+    report = ledger_verify(actor=SYSTEM, incremental=True, checkpoint_note=note).report
+    assert report.start_size == START
+    assert _comparable(report) == _comparable(expected)
+    assert report.ok == (kind == "clean")
