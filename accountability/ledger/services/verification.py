@@ -62,7 +62,6 @@ class _Rows:
     def __iter__(self) -> Iterator[list[tuple]]:
         result, loader, count = self.result, self.loader, self.count
         try:
-            loader.set_pgresult(result)
             first, last = 0, -self.lo % SLICE or SLICE  # the first slice ends where seq is a multiple
             while first < count:
                 yield loader.load_rows(first, min(last, count), tuple)
@@ -119,7 +118,9 @@ def _query(conn, sql: str, lo: int, hi: int) -> _Rows:
             raise errors.error_from_result(result, encoding=raw.info.encoding)
         finally:
             result.clear()
-    return _Rows(result, Transformer(raw), lo)
+    loader = Transformer(raw)
+    loader.set_pgresult(result)  # here, while the connection is open: the loaders are picked from it
+    return _Rows(result, loader, lo)
 
 
 def _fetch(conn, sql: str, lo: int, hi: int) -> list[tuple]:
