@@ -38,7 +38,39 @@ class Verification:
 
 CHUNK = 8192
 TILE_CHUNKS = 8  # chunks whose level-0 tiles are read in one query
-Chunk = tuple[list[tuple], dict[int, tuple[bytes, bytes]] | None]  # rows, and level-0 tiles by index
+# Rows are built into Python objects this many at a time, just before they are verified. A slice this
+# size stays in the core's cache from building to hashing, and since each slice is freed before the
+# next is built, the garbage collector never sees enough new tuples to run (its threshold is 700).
+# Slices end at multiples of SLICE, a multiple of the tile width, so that the verifier hashes whole
+# tiles at once (``LogVerifier._grow``) rather than leaf by leaf.
+SLICE = 256
+
+
+class _Rows:
+    """A chunk's rows as libpq returned them (from seq ``lo`` on); iterating builds them into (seq,
+    leaf, hash, payload, salt) tuples a ``SLICE`` at a time, with psycopg's C loaders, on the thread
+    that verifies them. Built in one go on the reader thread, a chunk of 8,192 rows made that thread
+    hold the GIL for milliseconds at a time, and its 16,000 new tuples woke the garbage collector a
+    dozen times."""
+
+    def __init__(self, result, loader, lo: int):
+        self.result, self.loader, self.lo, self.count = result, loader, lo, result.ntuples
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[list[tuple]]:
+        result, loader, count = self.result, self.loader, self.count
+        try:
+            first, last = 0, -self.lo % SLICE or SLICE  # the first slice ends where seq is a multiple
+            while first < count:
+                yield loader.load_rows(first, min(last, count), tuple)
+                first, last = last, last + SLICE
+        finally:
+            result.clear()  # the libpq result is C memory: free it now, not when collected
+
+
+Chunk = tuple[_Rows | list[list[tuple]], dict[int, tuple[bytes, bytes]] | None]  # row slices, level-0 tiles
 
 
 def _select_sql() -> str:
@@ -69,50 +101,59 @@ def _sort_on(conn) -> None:
         cur.execute("RESET enable_sort")
 
 
-def _fetch(conn, sql: str, lo: int, hi: int) -> list[tuple]:
-    """Run ``sql`` with bounds lo and hi and return its rows, fetched in binary. The query runs through
-    libpq's blocking call, which psycopg makes without the GIL: the reader thread neither waits for the
-    GIL at every packet (each wait stalled the database too, once its socket buffer was full) nor keeps
-    the verifier from it while libpq parses the rows. Only turning the result into Python objects
-    (psycopg's C loaders, faster than any Python parsing of the wire format) holds the GIL."""
+def _query(conn, sql: str, lo: int, hi: int) -> _Rows:
+    """Run ``sql`` with bounds lo and hi, its rows fetched in binary and left in libpq's result. The
+    query runs through libpq's blocking call, which psycopg makes without the GIL: the reader thread
+    neither waits for the GIL at every packet (each wait stalled the database too, once its socket
+    buffer was full) nor keeps the verifier from it while libpq parses the rows. Turning them into
+    Python objects (psycopg's C loaders, faster than any Python parsing of the wire format) is left to
+    whoever iterates the result."""
     from psycopg import errors, pq  # PostgreSQL only
     from psycopg.adapt import Transformer
 
     raw = conn.connection
     result = raw.pgconn.exec_params(sql.encode(), [b"%d" % lo, b"%d" % hi], result_format=pq.Format.BINARY)
-    try:
-        if result.status != pq.ExecStatus.TUPLES_OK:
+    if result.status != pq.ExecStatus.TUPLES_OK:
+        try:
             raise errors.error_from_result(result, encoding=raw.info.encoding)
-        loader = Transformer(raw)
-        loader.set_pgresult(result)
-        return loader.load_rows(0, result.ntuples, tuple)
-    finally:
-        result.clear()
+        finally:
+            result.clear()
+    loader = Transformer(raw)
+    loader.set_pgresult(result)  # here, while the connection is open: the loaders are picked from it
+    return _Rows(result, loader, lo)
+
+
+def _fetch(conn, sql: str, lo: int, hi: int) -> list[tuple]:
+    """``_query``'s rows, all built at once (for the tiles: a few dozen rows)."""
+    return [row for rows in _query(conn, sql, lo, hi) for row in rows]
 
 
 def _read_chunks(conn, start: int, end: int, *, own: bool) -> Iterator[Chunk]:
-    """Rows start..end in seq order, a chunk at a time; with the first chunk of every ``TILE_CHUNKS``,
-    the level-0 tiles that end among their rows (the verifier checks each as it completes it). Tiles
-    are written in the transaction that adds their entries, so all of them are there. They come a
-    group at a time because every return from libpq makes the reader wait for the GIL (up to the
+    """Rows start..end in seq order, a chunk at a time (ending at multiples of ``CHUNK``); with the first
+    chunk and each that starts at a multiple of ``TILE_CHUNKS`` chunks, the level-0 tiles that end among
+    the rows up to the next such multiple (the verifier checks each as it completes it). Tiles are
+    written in the transaction that adds their entries, so all of them are there. They come a group
+    at a time because every return from libpq makes the reader wait for the GIL (up to the
     switch interval, 5 ms) while the verifier runs. ``own``: a connection of our own, where sorting is
     already off; otherwise it is turned off for each query and back on before the caller resumes."""
     group = TILE_CHUNKS * CHUNK
-    for lo in range(start, end, CHUNK):
-        hi = min(lo + CHUNK, end)
+    lo = start
+    while lo < end:
+        hi = min(lo - lo % CHUNK + CHUNK, end)  # chunks end at multiples of CHUNK, so slices do too
         tiles = None
-        if (lo - start) % group == 0:
-            found = _fetch(conn, _tiles_sql(), lo // TILE_WIDTH, min(lo + group, end) // TILE_WIDTH)
+        if lo == start or lo % group == 0:
+            found = _fetch(conn, _tiles_sql(), lo // TILE_WIDTH, min(lo - lo % group + group, end) // TILE_WIDTH)
             tiles = {index: (hashes, root) for index, hashes, root in found}
         if own:
-            rows = _fetch(conn, _select_sql(), lo, hi)
+            rows = _query(conn, _select_sql(), lo, hi)
         else:
             _sort_off(conn, session=False)
             try:
-                rows = _fetch(conn, _select_sql(), lo, hi)
+                rows = _query(conn, _select_sql(), lo, hi)
             finally:
                 _sort_on(conn)
         yield rows, tiles
+        lo = hi
 
 
 def _prefetched(start: int, end: int) -> Iterator[Chunk]:
@@ -145,9 +186,10 @@ def _prefetched(start: int, end: int) -> Iterator[Chunk]:
 
 
 def _chunks(start: int, end: int) -> Iterator[Chunk]:
-    """(seq, leaf, hash, payload, salt) rows in seq order, a chunk at a time, with level-0 tiles ahead
-    of the verifier where they came along (PostgreSQL; else None). Each chunk is read completely before
-    it is yielded, because the verifier reads other tiles on the same connection in between."""
+    """(seq, leaf, hash, payload, salt) rows in seq order, a chunk at a time (as slices of rows), with
+    level-0 tiles ahead of the verifier where they came along (PostgreSQL; else None). Each chunk is
+    read completely before it is yielded, because the verifier reads other tiles on the same
+    connection in between."""
     if connection.vendor == "postgresql":
         # Inside a transaction (tests) another connection would not see its rows: read in line then.
         if connection.in_atomic_block:
@@ -163,7 +205,7 @@ def _chunks(start: int, end: int) -> Iterator[Chunk]:
             (seq, bytes(leaf), bytes(h), None if p is None else bytes(p), None if t is None else bytes(t))
             for seq, leaf, h, p, t in qs.values_list(*COLUMNS)
         ]
-        yield rows, None
+        yield [rows], None
 
 
 class _Tiles:
@@ -269,8 +311,9 @@ def ledger_verify(
     for chunk, tiles_ahead in _chunks(start, max(size, (last or 0) + 1)):
         if tiles_ahead is not None:
             tile_fn.ahead = tiles_ahead
-        verifier.feed_many(chunk)
-        done += len(chunk)
+        for rows in chunk:
+            verifier.feed_many(rows)
+            done += len(rows)
         if progress is not None:
             progress(done, size - start)
     if progress is not None:

@@ -1,5 +1,6 @@
-"""PostgreSQL's reading path for verification (rows fetched in binary through libpq without the GIL,
-level-0 tiles read ahead a group of chunks at a time, in line or on a reader thread) reports exactly
+"""PostgreSQL's reading path for verification (rows fetched in binary through libpq without the GIL and
+built into tuples a slice at a time by the verifying thread, level-0 tiles read ahead a group of chunks
+at a time, in line or on a reader thread) reports exactly
 what feeding rows read through the ORM one by one reports, for clean and tampered logs, with chunks
 and tile groups small enough that every kind of damage sits at or across a boundary."""
 
@@ -15,6 +16,9 @@ from django.utils import timezone
 from accountability.ledger import keys
 from accountability.ledger.append import append_entry
 from accountability.ledger.models import LedgerEntry, LedgerHead, LedgerTile
+from accountability.ledger.offline.merkle import CompactRange, MemoryTree, compact_range_nodes
+from accountability.ledger.offline.note import Checkpoint as CheckpointBody
+from accountability.ledger.offline.note import sign_note
 from accountability.ledger.offline.verifier import LogVerifier
 from accountability.ledger.services import verification
 from accountability.ledger.services.grants import scope_grant_create
@@ -28,12 +32,14 @@ pytestmark = pytest.mark.skipif("connection.vendor != 'postgresql'", reason="Pos
 EXPIRED = 40  # seq 2..41: 90-day entries appended 100 days ago, purged
 SIZE = 600  # then fresh entries up to seq 598, and the purge record at 599
 CHUNK, TILE_CHUNKS = 100, 3  # chunks end at 100, 200, ...; tiles are read ahead at 0, 300
+SLICE = 50  # rows are built in slices of 100..149, 150..199, ...: the damage at 150, 151 and 199 too
 
 
 @pytest.fixture
 def small_chunks(monkeypatch):
     monkeypatch.setattr(verification, "CHUNK", CHUNK)
     monkeypatch.setattr(verification, "TILE_CHUNKS", TILE_CHUNKS)
+    monkeypatch.setattr(verification, "SLICE", SLICE)
 
 
 def _build_log(project, integrate) -> None:
@@ -148,6 +154,59 @@ def test_reading_leaves_the_callers_settings_and_tiles_as_they_were(project, int
         cur.execute("SHOW enable_sort")
         assert cur.fetchone()[0] == "on"
     assert [len(rows) for rows, _ in chunks] == [CHUNK] * (SIZE // CHUNK)
+    slices = [list(rows) for rows, _ in chunks]
+    assert [[len(s) for s in chunk] for chunk in slices] == [[SLICE, SLICE]] * (SIZE // CHUNK)
+    assert [row for chunk in slices for rows in chunk for row in rows] == stored_rows()
     assert [sorted(t) if t is not None else None for _, t in chunks] == [[0], None, None, [1], None, None]
     stored = LedgerTile.objects.get(level=0, index=1)
     assert chunks[3][1][1] == (bytes(stored.hashes), bytes(stored.root))
+
+
+@pytest.mark.django_db
+def test_chunks_and_slices_from_an_unaligned_start_end_at_multiples(project, integrate, small_chunks):
+    """An incremental run starts anywhere: its first chunk and slice are short, so that every later
+    slice starts at a multiple of SLICE (whole tiles for the verifier) and tiles still come a group at a
+    time, each tile once."""
+    _build_log(project, integrate)
+    chunks = list(verification._chunks(130, SIZE))
+    assert [len(rows) for rows, _ in chunks] == [70, 100, 100, 100, 100]
+    slices = [list(rows) for rows, _ in chunks]
+    assert [[len(s) for s in chunk] for chunk in slices] == [[20, 50]] + [[SLICE, SLICE]] * 4
+    assert [rows[0][0] for chunk in slices for rows in chunk] == [130, *range(150, SIZE, SLICE)]
+    assert [row for chunk in slices for rows in chunk for row in rows] == stored_rows()[130:]
+    assert [sorted(t) if t is not None else None for _, t in chunks] == [[0], None, [1], None, None]
+
+
+START = 130  # an incremental run from a checkpoint inside tile 0, chunk 1 and slice 2
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", ["clean", "missing", "swapped", "salt", "hash"])
+def test_incremental_reading_from_an_unaligned_checkpoint_reports_what_one_by_one_feeding_reports(
+    project, integrate, small_chunks, kind
+):
+    _build_log(project, integrate)
+    tree = MemoryTree([h for _, _, h, _, _ in stored_rows()])
+    note = sign_note(CheckpointBody(keys.origin(), START, tree.root(START)).text, list(keys.signers()))
+    _tamper(kind)  # every kind here damages entries after START only
+    checkpoints = {k: v for k, v in stored_checkpoints().items() if k >= START}
+    checkpoints.setdefault(START, []).append(note)
+    verifier = LogVerifier(
+        origin=keys.origin(),
+        verifiers=keys.trusted_verifiers(),
+        checkpoints=checkpoints,
+        tile_fn=verification._Tiles(),
+        start_size=START,
+        start_range=CompactRange(START, [tree.node(level, i) for level, i in compact_range_nodes(START)]),
+        start_prev=tree.node(0, START - 1),
+    )
+    for s, leaf, h, p, t in stored_rows():
+        if s >= START:
+            verifier.feed(s, leaf, p, t, stored_hash=h)
+    head = LedgerHead.objects.get()
+    expected = verifier.finish(head=(head.size, bytes(head.root)))
+    expected.fill_entry_ids(lambda seqs: dict(LedgerEntry.objects.filter(seq__in=seqs).values_list("seq", "entry_id")))
+    report = ledger_verify(actor=SYSTEM, incremental=True, checkpoint_note=note).report
+    assert report.start_size == START
+    assert _comparable(report) == _comparable(expected)
+    assert report.ok == (kind == "clean")
