@@ -10,6 +10,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import operator
 import os
 from dataclasses import dataclass, fields
 
@@ -50,12 +51,17 @@ def new_entry_id() -> str:
 
 def mode() -> str:
     """``queue`` or ``inline`` for the current database."""
+    return _mode(_db())
+
+
+def _mode(db) -> str:
+    """``mode`` for a connection wrapper the caller already holds."""
     configured = settings.ICDEV_LEDGER_MODE
     if configured == "auto":
-        return "queue" if _db().vendor == "postgresql" else "inline"
+        return "queue" if db.vendor == "postgresql" else "inline"
     if configured not in ("queue", "inline"):
         raise ValueError(f"ICDEV_LEDGER_MODE must be auto, queue or inline, not {configured!r}")
-    if configured == "queue" and connection.vendor != "postgresql":
+    if configured == "queue" and db.vendor != "postgresql":
         raise ValueError("ICDEV_LEDGER_MODE=queue needs PostgreSQL")
     return configured
 
@@ -134,9 +140,9 @@ def store(prepared: Prepared, *, read: tuple[str, list] | None = None) -> tuple[
     the rows of ``read``, a SELECT (sql, params) the append needs too. Queued on PostgreSQL, the
     SELECT rides in the INSERT's statement (one round trip instead of two); otherwise it runs after
     the write, in the same transaction."""
-    if mode() == "queue":
-        return None, _insert_pending(prepared, read)
     db = _db()  # one look-up for the whole inline append (each is a thread-local access)
+    if _mode(db) == "queue":
+        return None, _insert_pending(prepared, read)
     seq = _append_inline(prepared, db)
     return seq, (_run(db, read[0], read[1], fetch="all") if read else [])
 
@@ -308,15 +314,22 @@ def _head_table() -> str:
     return LedgerHead._meta.db_table
 
 
+# The head's datetime columns: on SQLite they are read as plain text, which ``_parse_db_time`` parses
+# in C, instead of through the driver's converter that Django registers for "datetime" columns (a
+# Python function per value, on every inline append).
+_HEAD_TIMES = ("last_recorded_at", "checkpoint_at")
+
+
 @functools.lru_cache(maxsize=4)
-def _head_sql(lock: bool, for_update: bool) -> str:
-    sql = f"SELECT {', '.join(_HEAD_COLUMNS)} FROM {_head_table()} WHERE id = 1"  # noqa: S608
+def _head_sql(lock: bool, for_update: bool, sqlite: bool = False) -> str:
+    cols = [f"CAST({c} AS TEXT)" if sqlite and c in _HEAD_TIMES else c for c in _HEAD_COLUMNS]
+    sql = f"SELECT {', '.join(cols)} FROM {_head_table()} WHERE id = 1"  # noqa: S608
     return sql + " FOR UPDATE" if lock and for_update else sql
 
 
 def _select_head(lock: bool, db=None) -> _Head | None:
     db = db or _db()
-    row = _run(db, _head_sql(lock, db.features.has_select_for_update), fetch="one")
+    row = _run(db, _head_sql(lock, db.features.has_select_for_update, db.vendor == "sqlite"), fetch="one")
     if row is None:
         return None
     if db.vendor != "postgresql":  # SQLite hands back text for datetimes in raw queries
@@ -469,29 +482,42 @@ def _build_column_plan() -> tuple[str, list[tuple[int, object]]]:
     return cols, plan
 
 
-def _values(p, row, plan) -> list:
-    return [getattr(p, v) if k == 0 else row[v] if k == 1 else v for k, v in plan]
-
-
-@functools.lru_cache(maxsize=1)
-def _datetime_columns() -> tuple[int, ...]:
-    return tuple(i for i, f in enumerate(LedgerEntry._meta.concrete_fields) if f.get_internal_type() == "DateTimeField")
-
-
 @functools.lru_cache(maxsize=4)
-def _insert_sql(vendor: str) -> str:
-    cols, plan = _column_plan_for(vendor)
-    return f"INSERT INTO {LedgerEntry._meta.db_table} ({cols}) VALUES ({', '.join(['%s'] * len(plan))})"  # noqa: S608
+def _insert_plan(vendor: str) -> tuple[str, operator.attrgetter, tuple, tuple[int, ...]]:
+    """The inline INSERT with its columns grouped by where their values come from: the prepared
+    entry's (read by one ``attrgetter``, in C), the sequencer's row (in ``_ROW_FIELDS`` order) and
+    the constant defaults, so an entry's values are three tuples laid end to end instead of a
+    comprehension over every column; also the positions of the datetimes to adapt. The column order
+    of an INSERT changes no stored value (``test_append_statements`` compares the two layouts)."""
+    fields = LedgerEntry._meta.concrete_fields
+    plan = _column_plan_for(vendor)[1]
+    own = [i for i, (kind, _) in enumerate(plan) if kind == 0]
+    computed = sorted((i for i, (kind, _) in enumerate(plan) if kind == 1), key=lambda i: plan[i][1])
+    constant = [i for i, (kind, _) in enumerate(plan) if kind == 2]
+    if [plan[i][1] for i in computed] != list(range(len(_ROW_FIELDS))):
+        raise AssertionError("every sequencer value has its column")
+    order = own + computed + constant
+    is_time = [f.get_internal_type() == "DateTimeField" for f in fields]
+    if any(is_time[i] and plan[i][1] is not None for i in constant):
+        raise AssertionError("a constant datetime column would need adapting")
+    times = tuple(n for n, i in enumerate(order) if is_time[i] and i not in constant)
+    cols = ", ".join(connection.ops.quote_name(fields[i].column) for i in order)
+    sql = f"INSERT INTO {LedgerEntry._meta.db_table} ({cols}) VALUES ({', '.join(['%s'] * len(order))})"  # noqa: S608
+    getter = operator.attrgetter(*(plan[i][1] for i in own))
+    return sql, getter, tuple(plan[i][1] for i in constant), times
 
 
 def _insert_rows(items: list[tuple], db) -> None:
-    plan = _column_plan_for(db.vendor)[1]
-    sql = _insert_sql(db.vendor)
-    times = _datetime_columns()
+    """One INSERT per (prepared, sequencer row), laid out by ``_insert_plan``."""
+    sql, getter, constants, times = _insert_plan(db.vendor)
+    # The SQLite shortcut of ``_adapt_time``, decided once per call instead of once per column.
+    utc_text = db.vendor == "sqlite" and db.timezone is dt.UTC
     for p, row in items:
-        values = _values(p, row, plan)
+        values = [*getter(p), *row, *constants]
         for i in times:  # datetimes go through the backend's adapter as the ORM sends them
-            values[i] = _adapt_time(values[i], db)
+            value = values[i]
+            if value is not None:
+                values[i] = str(value)[:-6] if utc_text and value.tzinfo is dt.UTC else _adapt_time(value, db)
         _run(db, sql, values)
 
 

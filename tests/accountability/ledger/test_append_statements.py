@@ -127,3 +127,62 @@ def test_a_second_entry_with_the_same_id_is_refused_by_the_database(project, gra
         duplicate.seq, duplicate.entry_hash, duplicate.previous_hash = 10_000, b"\x01" * 32, b"\x02" * 32
     with pytest.raises(IntegrityError, match="entry_id"), transaction.atomic():
         duplicate.save(force_insert=True)
+
+
+def _column_values_as_before(p, row, db) -> dict:
+    """The inline INSERT's values as the store laid them out before ``_insert_plan``: one per concrete
+    field in model order, each datetime through ``_adapt_time`` (the reference for the test below)."""
+    from accountability.ledger.store import _column_plan_for
+
+    plan = _column_plan_for(db.vendor)[1]
+    values = {}
+    for f, (kind, value) in zip(LedgerEntry._meta.concrete_fields, plan, strict=True):
+        value = getattr(p, value) if kind == 0 else row[value] if kind == 1 else value
+        if f.get_internal_type() == "DateTimeField":
+            value = _adapt_time(value, db)
+        values[f.column] = value
+    return values
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "zone",
+    [dt.UTC, zoneinfo.ZoneInfo("Europe/Paris")],  # the UTC shortcut, and the backend's own adapter
+)
+@pytest.mark.parametrize("expires", [True, False])
+def test_the_inline_insert_sends_every_column_the_value_the_model_order_layout_sent(zone, expires, monkeypatch):
+    from accountability.ledger import store
+    from accountability.ledger.build import build
+
+    sent = []
+    monkeypatch.setattr(store, "_run", lambda db, sql, values, *a, **k: sent.append((sql, values)))
+    occurred = dt.datetime(2026, 11, 22, 21, 10, 5, 7 if zone is dt.UTC else 0, tzinfo=zone)
+    p = build(**action_entry(3, occurred_at=occurred)).prepared()
+    if not expires:
+        p.expires_at = None
+    recorded = dt.datetime(2026, 11, 22, 20, 10, 6, 123456, tzinfo=zone)
+    row = (41, recorded, b"{leaf}", b"\x07" * 32, b"\x08" * 32, 12 if expires else None)
+    db = store._db()
+    store._insert_rows([(p, row)], db)
+    ((sql, values),) = sent
+    columns = [c.strip().strip('"') for c in sql.split("(", 1)[1].split(")", 1)[0].split(",")]
+    assert dict(zip(columns, values, strict=True)) == _column_values_as_before(p, row, db)
+    assert sorted(columns) == sorted(f.column for f in LedgerEntry._meta.concrete_fields)
+
+
+@pytest.mark.django_db
+def test_the_inline_head_read_gives_the_times_the_orm_reads(project, grant):
+    from accountability.ledger import store
+    from accountability.ledger.models import LedgerHead
+    from accountability.ledger.services.integration import integrate_pending
+
+    append_entry(**action_entry(1, project_key=project.key))
+    integrate_pending()  # PostgreSQL: sequences the queue; both: the head gets a checkpoint time
+    head, orm = store._select_head(lock=False), LedgerHead.objects.get(pk=1)
+    assert head.last_recorded_at == orm.last_recorded_at
+    assert head.last_recorded_at.utcoffset() == dt.timedelta(0)
+    assert head.checkpoint_at == orm.checkpoint_at
+    assert head.checkpoint_at is not None
+    # A time written by the ORM (naive UTC text on SQLite) reads back the same way.
+    LedgerHead.objects.filter(pk=1).update(checkpoint_at=dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC))
+    assert store._select_head(lock=False).checkpoint_at == dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
