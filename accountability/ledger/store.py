@@ -510,14 +510,10 @@ def _insert_plan(vendor: str) -> tuple[str, operator.attrgetter, tuple, tuple[in
 def _insert_rows(items: list[tuple], db) -> None:
     """One INSERT per (prepared, sequencer row), laid out by ``_insert_plan``."""
     sql, getter, constants, times = _insert_plan(db.vendor)
-    # The SQLite shortcut of ``_adapt_time``, decided once per call instead of once per column.
-    utc_text = db.vendor == "sqlite" and db.timezone is dt.UTC
     for p, row in items:
         values = [*getter(p), *row, *constants]
         for i in times:  # datetimes go through the backend's adapter as the ORM sends them
-            value = values[i]
-            if value is not None:
-                values[i] = str(value)[:-6] if utc_text and value.tzinfo is dt.UTC else _adapt_time(value, db)
+            values[i] = _adapt_time(values[i], db)
         _run(db, sql, values)
 
 
