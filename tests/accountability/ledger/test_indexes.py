@@ -7,11 +7,13 @@ depends on table statistics."""
 from __future__ import annotations
 
 import datetime as dt
+from unittest import mock
 
 import pytest
 from django.db import connection
 from django.utils import timezone
 
+from accountability.ledger import store
 from accountability.ledger.append import append_entry
 from accountability.ledger.models import LedgerEntry
 from accountability.ledger.selectors import (
@@ -36,15 +38,25 @@ TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 
 
 def plans(run) -> list[str]:
-    """The query plan of every statement ``run`` sends that reads the entry table, one string each."""
+    """The query plan of every statement ``run`` sends that reads the entry table, one string each:
+    through Django's cursor, and through the driver's own (``store._run``, the ledger's hot paths)."""
     statements = []
 
-    def capture(execute, sql, params, many, context):
+    def keep(sql, params):
         if TABLE in sql and sql.lstrip().upper().startswith("SELECT"):
             statements.append((sql, params))
+
+    def capture(execute, sql, params, many, context):
+        keep(sql, params)
         return execute(sql, params, many, context)
 
-    with connection.execute_wrapper(capture):
+    real = store._run
+
+    def driver(db, sql, params=(), fetch="", **options):
+        keep(sql, params)
+        return real(db, sql, params, fetch, **options)
+
+    with connection.execute_wrapper(capture), mock.patch.object(store, "_run", driver):
         run()
     found = []
     with connection.cursor() as cur:
