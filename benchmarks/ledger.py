@@ -10,7 +10,7 @@ use a dedicated one. Phases (each can be skipped):
               with SELECT … FOR UPDATE, printed as a ratio
   sqlite      inline appends/s on an SQLite file (WAL), the embedded default
   large       1,000,000 entries: integrator throughput, full verification entries/s, inclusion and
-              consistency proof latency at that size
+              consistency proof latency at that size, and the admin pages a reviewer opens on it
 """
 
 from __future__ import annotations
@@ -508,6 +508,44 @@ def bench_large(entries: int, samples: int, reuse: bool = False) -> dict:
     }
 
 
+BROWSE_PAGES = {
+    "admin: the log, newest first": "/admin/ledger/ledgerentry/",
+    "admin: filtered by type": "/admin/ledger/ledgerentry/?entry_type__exact=action",
+    "admin: filtered by actor": "/admin/ledger/ledgerentry/?actor=model%3Abench-model",
+    "admin: search by task id": "/admin/ledger/ledgerentry/?q=TASK-7",
+    "admin: search with no match": "/admin/ledger/ledgerentry/?q=nothing-like-this",
+}
+
+
+def bench_browse(rounds: int) -> dict[str, tuple[float, float, int]]:
+    """Pages a reviewer opens on a large log, through Django's test client as a superuser: name ->
+    (p50 ms, p99 ms, status). Table statistics first, as autovacuum keeps them on a live server (this
+    machine's PostgreSQL runs with autovacuum off, and without statistics the planner scans the log)."""
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE ledger_ledgerentry")
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    user, _ = get_user_model().objects.get_or_create(
+        username="bench-superuser", defaults={"is_superuser": True, "is_staff": True}
+    )
+    client = Client()
+    client.force_login(user)
+    found = {}
+    for name, url in BROWSE_PAGES.items():
+        client.get(url)  # warm: templates compiled, statements planned
+        times, status = [], 0
+        for _ in range(rounds):
+            t = time.perf_counter()
+            status = client.get(url).status_code
+            times.append(time.perf_counter() - t)
+        found[name] = (statistics.median(times) * 1000, pct(times, 0.99) * 1000, status)
+    return found
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=8.0, help="duration of each append run")
@@ -518,6 +556,7 @@ def main() -> int:
     parser.add_argument(
         "--reuse", action="store_true", help="large: keep an existing log of ≥ --entries entries (skips integration)"
     )
+    parser.add_argument("--browse-rounds", type=int, default=20, help="large: requests per admin/API page timed")
     parser.add_argument("--sqlite-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.sqlite_child:
@@ -612,6 +651,9 @@ def main() -> int:
             "its compact range)"
         )
         print(f"consistency proof: p50 {r['consistency_p50_ms']:.2f} ms, p99 {r['consistency_p99_ms']:.2f} ms")
+        print(f"pages at {r['entries']:,} entries (whole response, test client, {args.browse_rounds} each):")
+        for name, (p50, p99, status) in bench_browse(args.browse_rounds).items():
+            print(f"  {name:32s} p50 {p50:7.1f} ms, p99 {p99:7.1f} ms (HTTP {status})")
     print(f"\nload average at end {os.getloadavg()[0]:.2f} (other work on the machine depresses these figures)")
     return 0
 

@@ -10,17 +10,21 @@ import re
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
 from accountability.admin.base import ObjectAction, ProjectScopedAdmin
 from accountability.exceptions import AccountabilityError
+from accountability.models import Project
 from accountability.permissions import Perm
 
 from . import selectors as sel
-from .models import Checkpoint, LedgerEntry, PendingEntry, ScopeGrant, SigningKey, VerificationRun
+from .models import Checkpoint, LedgerEntry, LedgerHead, PendingEntry, ScopeGrant, SigningKey, VerificationRun
 from .offline import merkle
 from .selectors._scope import can_read, ledger_projects, scope_q
 from .services import grants as grant_svc
@@ -73,8 +77,12 @@ class ActorFilter(admin.SimpleListFilter):
     parameter_name = "actor"
 
     def lookups(self, request, model_admin):
-        qs = model_admin.get_queryset(request).values_list("actor_ref", flat=True).distinct().order_by("actor_ref")
-        return [(ref, ref if len(ref) < 40 else ref[:37] + "…") for ref in qs[:100]]
+        if model_admin.model is LedgerEntry:  # the log: one index probe per actor, not a DISTINCT over it
+            refs = sel.actor_refs(request.user, limit=100)
+        else:  # the queue is short-lived and has no actor index
+            qs = model_admin.get_queryset(request).values_list("actor_ref", flat=True)
+            refs = qs.order_by("actor_ref").distinct()[:100]
+        return [(ref, ref if len(ref) < 40 else ref[:37] + "…") for ref in refs]
 
     def queryset(self, request, queryset):
         return queryset.filter(actor_ref=self.value()) if self.value() else queryset
@@ -85,8 +93,12 @@ class ProjectFilter(admin.SimpleListFilter):
     parameter_name = "project"
 
     def lookups(self, request, model_admin):
-        keys = model_admin.get_queryset(request).values_list("project_key", flat=True).distinct()
-        return [(k or "-", k or "(ledger-wide)") for k in sorted(keys)]
+        # The projects the user may read, from the project table: a DISTINCT over the log read every
+        # entry (and, ordered by seq, returned one choice per entry).
+        keys = ledger_projects(request.user)
+        if keys is None:
+            keys = set(Project.objects.values_list("key", flat=True))
+        return [("-", "(ledger-wide)"), *((k, k) for k in sorted(keys))]
 
     def queryset(self, request, queryset):
         value = self.value()
@@ -112,6 +124,26 @@ _ENTRY_ID = re.compile(r"LED-[0-9A-HJKMNP-TV-Z]{26}")  # LED- and a ULID in Croc
 _TRACE_ID = re.compile(r"[0-9a-f]{32}")  # W3C trace id
 
 
+class LogPaginator(Paginator):
+    """Pages of the log without counting it: the whole log's size is the head's (one row), and a
+    filtered list is counted up to ``CAP`` rows (``capped`` says the list is longer). A COUNT over a
+    million entries took 0.35-1.2 s for every page shown."""
+
+    CAP = 10_000
+
+    capped = False
+
+    @cached_property
+    def count(self) -> int:
+        qs = self.object_list
+        if not qs.query.where:  # the whole log, as its head counts it
+            head = LedgerHead.objects.filter(pk=1).values_list("size", flat=True).first()
+            return head or 0
+        found = qs.order_by()[: self.CAP + 1].count()
+        self.capped = found > self.CAP
+        return min(found, self.CAP)
+
+
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyLedgerAdmin):
     list_display = [
@@ -134,9 +166,14 @@ class LedgerEntryAdmin(ReadOnlyLedgerAdmin):
         "oversight",
         PayloadFilter,
     ]
-    search_fields = ["entry_id", "actor_ref", "task_id", "trace_id", "action_type"]
-    date_hierarchy = "occurred_at"
+    search_fields = ["entry_id", "trace_id", "task_id", "actor_ref"]  # exact lookups (get_search_results)
+    search_help_text = (
+        "An entry id, a trace id, a task id, or an actor: a model id, a system component, an organisation, "
+        "a person's username, or kind:id as listed. Matched exactly, through the log's indexes."
+    )
+    # No date_hierarchy: its year list is a DISTINCT over every entry; the occurred_at filter needs no query.
     list_per_page = 100
+    paginator = LogPaginator
     show_full_result_count = False  # counting millions of rows for every page is not worth it
     fields = ["explanation", "summary", "document", "corrections", "integrity", "proof", "leaf"]
     readonly_fields = fields
@@ -146,15 +183,17 @@ class LedgerEntryAdmin(ReadOnlyLedgerAdmin):
         return super().get_queryset(request).defer("payload", "payload_salt", "leaf_bytes")
 
     def get_search_results(self, request, queryset, search_term):
-        """An entry id or a trace id is looked up exactly, through its index; any other term is the
-        usual substring search. A substring search cannot use an index, so looking up one entry id
-        that way read the whole log (seconds at a million entries)."""
+        """Exact lookups, each through an index: an entry id, a trace id, or else a task id or an actor.
+        A substring search cannot use an index: one that matched nothing read the whole log (6.5 s at
+        a million entries)."""
         term = search_term.strip()
+        if not term:
+            return queryset, False
         if _ENTRY_ID.fullmatch(term):
             return queryset.filter(entry_id=term), False
         if _TRACE_ID.fullmatch(term):
             return queryset.filter(trace_id=term, trace_id__gt=""), False  # the partial index's condition
-        return super().get_search_results(request, queryset, search_term)
+        return queryset.filter(Q(task_id=term) | Q(actor_ref__in=sel.actor_refs_matching(term))), False
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.metrics_view)

@@ -3,6 +3,8 @@ projects whose history the actor may read."""
 
 from .audit import actions_by_model, decision_chain, responsibility_chain, violations_between
 from .entries import (
+    actor_refs,
+    actor_refs_matching,
     appended_count,
     checkpoint_at,
     checkpoint_latest,
@@ -22,6 +24,8 @@ from .metrics import chain_integrity, ledger_metrics
 
 __all__ = [
     "actions_by_model",
+    "actor_refs",
+    "actor_refs_matching",
     "appended_count",
     "chain_integrity",
     "checkpoint_at",

@@ -15,9 +15,9 @@ from accountability.exceptions import NotFound, ValidationFailed
 from .. import keys, store
 from ..models import Checkpoint, LedgerEntry, PendingEntry
 from ..offline import note as notes
-from ..schema import EntryType
+from ..schema import PARTY_KINDS, EntryType
 from ..tiles import StoredTree
-from ._scope import can_read, scoped
+from ._scope import can_read, require_reader, scoped
 
 
 def decision_entry_for_trace(trace_id: str, project_key: str = "") -> LedgerEntry | PendingEntry | None:
@@ -256,3 +256,38 @@ def consistency(old: int, new: int | None = None) -> dict:
         "proof": [_b64(h) for h in tree.consistency_proof(old, new)],
         "checkpoint": target.note,
     }
+
+
+def actor_refs(actor, limit: int = 100) -> list[str]:
+    """The distinct actor refs (``kind:id``) of integrated entries the actor may read, in order, up to
+    ``limit``: one index probe per actor (a loose index scan over ``ledger_actor_time``), where
+    SELECT DISTINCT reads every index entry (0.36 s at 1,000,000 entries)."""
+    keys = require_reader(actor)
+    table = LedgerEntry._meta.db_table
+    scope, params = "", []
+    if keys is not None:
+        marks = ", ".join(["%s"] * (len(keys) + 1))
+        scope, params = f" AND project_key IN ({marks})", [*sorted(keys), ""]
+    # Each step asks for the smallest ref above the last one: the index answers that with one probe.
+    sql = (
+        f"WITH RECURSIVE refs(ref, n) AS (SELECT (SELECT MIN(actor_ref) FROM {table} WHERE 1 = 1{scope}), 1 "  # noqa: S608
+        f"UNION ALL SELECT (SELECT MIN(actor_ref) FROM {table} WHERE actor_ref > refs.ref{scope}), n + 1 "
+        "FROM refs WHERE refs.ref IS NOT NULL AND n < %s) "
+        "SELECT ref FROM refs WHERE ref IS NOT NULL ORDER BY ref"
+    )
+    with connections[DEFAULT_DB_ALIAS].cursor() as cur:
+        cur.execute(sql, [*params, *params, limit])
+        return [ref for (ref,) in cur.fetchall()]
+
+
+def actor_refs_matching(term: str) -> list[str]:
+    """The actor refs a search term can name: ``kind:id`` as typed, or a bare id under each party kind
+    (a person's under their tokens, since persons are stored only as HMAC tokens)."""
+    term = term.strip()
+    if not term:
+        return []
+    if ":" in term and term.split(":", 1)[0] in PARTY_KINDS:
+        kind, ident = term.split(":", 1)
+        return [term] if kind != "user" else [term, *(f"user:{t}" for t in keys.pii_tokens(ident))]
+    refs = [f"{kind}:{term}" for kind in PARTY_KINDS if kind != "user"]
+    return [*refs, *(f"user:{t}" for t in keys.pii_tokens(term))]

@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from accountability.ledger.admin import LogPaginator
 from accountability.ledger.append import append_entry
 from accountability.ledger.models import LedgerEntry, ScopeGrant, VerificationRun
 from accountability.ledger.services.entries import ledger_entry_append
@@ -137,19 +138,98 @@ TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("kind", ["entry id", "trace id", "substring"])
-def test_searching_an_entry_or_trace_id_is_an_exact_lookup_and_any_other_term_a_substring_search(
-    client, superuser, project, grant, integrate, kind
-):
-    traced = append_entry(**action_entry(1, project_key=project.key, context={"trace_id": TRACE}))
+@pytest.mark.parametrize(
+    ("kind", "finds"),
+    [
+        ("entry id", "other"),
+        ("trace id", "traced"),
+        ("task id", "traced"),
+        ("model id", "both"),
+        ("kind:id", "both"),
+        ("person's username", "person"),
+        ("part of an entry id", "none"),
+        ("action type", "none"),
+    ],
+)
+def test_searching_is_an_exact_lookup_through_an_index(client, superuser, project, grant, integrate, kind, finds):
+    traced = append_entry(**action_entry(1, project_key=project.key, context={"trace_id": TRACE, "task_id": "T-9"}))
     other = append_entry(**action_entry(2, project_key=project.key))
+    person = {"kind": "user", "id": "alice"}
+    by_person = append_entry(**action_entry(3, project_key=project.key, entry_type="governance", actor=person))
     integrate()
-    term = {"entry id": other.entry_id, "trace id": TRACE, "substring": other.entry_id[-10:].lower()}[kind]
+    term = {
+        "entry id": other.entry_id,
+        "trace id": TRACE,
+        "task id": "T-9",
+        "model id": "claude-opus",
+        "kind:id": "model:claude-opus",
+        "person's username": "alice",
+        "part of an entry id": other.entry_id[-10:],
+        "action type": "eligibility.score",
+    }[kind]
+    expected = {
+        "other": {other.entry_id},
+        "traced": {traced.entry_id},
+        "both": {traced.entry_id, other.entry_id},
+        "person": {by_person.entry_id},
+        "none": set(),
+    }[finds]
     client.force_login(superuser)
     with CaptureQueriesContext(connection) as queries:
         response = client.get(ADMIN + "ledgerentry/", {"q": term})
     assert response.status_code == 200
-    shown = [e.entry_id for e in response.context["cl"].result_list]
-    assert shown == [traced.entry_id if kind == "trace id" else other.entry_id]
+    assert {e.entry_id for e in response.context["cl"].result_list} == expected
+    assert "a person&#x27;s username" in response.content.decode()  # the help text says what is searched
     like = [q["sql"] for q in queries.captured_queries if "ledger_ledgerentry" in q["sql"] and " LIKE " in q["sql"]]
-    assert bool(like) is (kind == "substring")  # only the substring search reads without an index
+    assert like == []  # nothing reads the log without an index
+
+
+@pytest.mark.django_db
+def test_the_project_and_actor_filters_offer_what_the_user_may_read(client, superuser, auditor_user, entries):
+    client.force_login(superuser)
+    specs = {spec.title: spec for spec in client.get(ADMIN + "ledgerentry/").context["cl"].filter_specs}
+    projects = [("-", "(ledger-wide)"), ("proj-123", "proj-123"), ("proj-999", "proj-999")]
+    assert specs["project"].lookup_choices == projects
+    assert specs["actor"].lookup_choices == [
+        ("model:claude-opus", "model:claude-opus"),
+        ("system:cli:test", "system:cli:test"),
+        ("system:ledger:genesis", "system:ledger:genesis"),
+        ("system:ledger:policy", "system:ledger:policy"),
+        *[(ref, ref if len(ref) < 40 else ref[:37] + "…") for ref in _person_refs()],
+    ]
+    client.force_login(auditor_user)  # proj-123 only (and the ledger-wide genesis)
+    specs = {spec.title: spec for spec in client.get(ADMIN + "ledgerentry/").context["cl"].filter_specs}
+    assert specs["project"].lookup_choices == [("-", "(ledger-wide)"), ("proj-123", "proj-123")]
+    readable = LedgerEntry.objects.filter(project_key__in=["proj-123", ""]).values_list("actor_ref", flat=True)
+    assert [ref for ref, _ in specs["actor"].lookup_choices] == sorted(set(readable))
+    assert len(set(readable)) < len(set(LedgerEntry.objects.values_list("actor_ref", flat=True)))
+
+
+def _person_refs() -> list[str]:
+    """Actor refs of persons in the log (HMAC tokens), in order."""
+    refs = LedgerEntry.objects.filter(actor_ref__startswith="user:").values_list("actor_ref", flat=True)
+    return sorted(set(refs))
+
+
+@pytest.mark.django_db
+def test_the_list_counts_the_log_from_its_head_and_a_filtered_list_only_up_to_a_cap(
+    client, superuser, entries, monkeypatch
+):
+    client.force_login(superuser)
+    total = LedgerEntry.objects.count()
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(ADMIN + "ledgerentry/")
+    assert response.context["cl"].result_count == total
+    assert not any("COUNT(" in q["sql"] and "ledger_ledgerentry" in q["sql"] for q in queries.captured_queries)
+    assert f"{total} ledger entries" in response.content.decode()
+    monkeypatch.setattr(LogPaginator, "CAP", 1)
+    response = client.get(ADMIN + "ledgerentry/", {"entry_type__exact": "governance"})
+    assert LedgerEntry.objects.filter(entry_type="governance").count() > 1
+    assert response.context["cl"].result_count == 1
+    assert response.context["cl"].paginator.capped is True
+    assert "more than 1 ledger entry: narrow the list with the filters" in response.content.decode()
+    ours, _ = entries
+    response = client.get(ADMIN + "ledgerentry/", {"q": ours.entry_id})
+    assert response.context["cl"].result_count == 1
+    assert response.context["cl"].paginator.capped is False
+    assert "more than" not in response.content.decode()

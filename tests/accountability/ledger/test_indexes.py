@@ -18,6 +18,7 @@ from accountability.ledger.append import append_entry
 from accountability.ledger.models import LedgerEntry
 from accountability.ledger.selectors import (
     actions_by_model,
+    actor_refs,
     corrections_of,
     decision_chain,
     decision_entry_for_trace,
@@ -43,7 +44,7 @@ def plans(run) -> list[str]:
     statements = []
 
     def keep(sql, params):
-        if TABLE in sql and sql.lstrip().upper().startswith("SELECT"):
+        if TABLE in sql and sql.lstrip().upper().startswith(("SELECT", "WITH")):
             statements.append((sql, params))
 
     def capture(execute, sql, params, many, context):
@@ -146,6 +147,7 @@ def test_audit_queries_use_their_indexes(entries, project):
     assert uses(lambda: decision_chain(SYSTEM, "TASK-1"), "ledger_task_time")
     assert uses(lambda: violations_between(SYSTEM, now - dt.timedelta(days=1), now), "ledger_type_time")
     assert uses(lambda: entry_get(SYSTEM, entries.entry_id), unique_index_of("entry_id"))
+    assert uses(lambda: actor_refs(SYSTEM), "ledger_actor_time")  # the admin's actor filter
 
 
 def test_the_metrics_time_window_uses_the_type_and_time_index(entries):
