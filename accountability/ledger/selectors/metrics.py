@@ -62,16 +62,28 @@ def ledger_metrics(actor, *, project_key: str = "", days: int = 30, samples: int
         scope &= Q(project_key=project_key)
     since = timezone.now() - dt.timedelta(days=days)
     window = scope & any_type_since(since)
-    rows = list(LedgerEntry.objects.filter(window).values("entry_type", "attribution_gaps"))
-    rows += list(PendingEntry.objects.filter(window).values("entry_type", "attribution_gaps"))
-    by_type = Counter(r["entry_type"] for r in rows)
-    per_day = Counter()
+    # Counted by the database in one grouped pass per table: (type, gaps, day) has a few hundred
+    # combinations at most, where fetching one row per entry took seconds at a million entries.
+    by_type, per_day, gaps = Counter(), Counter(), Counter()
+    total = complete = 0
     for model in (LedgerEntry, PendingEntry):
-        for r in model.objects.filter(window).annotate(d=TruncDate("occurred_at")).values("d").annotate(n=Count("pk")):
-            per_day[r["d"]] += r["n"]
+        grouped = (
+            model.objects.filter(window)
+            .annotate(d=TruncDate("occurred_at"))
+            .values("entry_type", "attribution_gaps", "d")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        for r in grouped:
+            n = r["n"]
+            total += n
+            by_type[r["entry_type"]] += n
+            per_day[r["d"]] += n
+            for code in r["attribution_gaps"].split():
+                gaps[code] += n
+            if not r["attribution_gaps"]:
+                complete += n
     actions = sum(by_type[t] for t in AI_TYPES)
-    gaps = Counter(code for r in rows for code in r["attribution_gaps"].split())
-    complete = sum(1 for r in rows if not r["attribution_gaps"])
     integrity = chain_integrity()
     alerts = []
     if integrity["alert"]:
@@ -84,7 +96,7 @@ def ledger_metrics(actor, *, project_key: str = "", days: int = 30, samples: int
         "window_days": days,
         "project": project_key or None,
         "entries_per_day": {
-            "average": round(len(rows) / days, 2),
+            "average": round(total / days, 2),
             "days": [{"date": d.isoformat(), "count": n} for d, n in sorted(per_day.items())],
             "by_type": dict(sorted(by_type.items())),
         },
@@ -96,9 +108,9 @@ def ledger_metrics(actor, *, project_key: str = "", days: int = 30, samples: int
         },
         "audit_response_time": audit_response_time(scope, samples=samples),
         "attribution_completeness": {
-            "percent": round(100 * complete / len(rows), 2) if rows else 100.0,
-            "entries": len(rows),
-            "incomplete": len(rows) - complete,
+            "percent": round(100 * complete / total, 2) if total else 100.0,
+            "entries": total,
+            "incomplete": total - complete,
             "reasons": dict(sorted(gaps.items())),
         },
         "alerts": alerts,
