@@ -213,6 +213,9 @@ SPECTACULAR_SETTINGS = {
         "IncidentStatusEnum": "accountability.models.incidents.Incident.Status",
         "CorrectiveActionStatusEnum": "accountability.models.incidents.CorrectiveAction.Status",
         "ReassessmentStatusEnum": "accountability.models.reassessments.ReassessmentSchedule.Status",
+        "EntryTypeEnum": ["action", "decision", "interaction"],  # what the ledger API accepts from AI writers
+        "LedgerEntryTypeEnum": "accountability.ledger.schema.EntryType",
+        "LedgerEntryStatusEnum": ["integrated", "pending"],
         "EUNotifiedPartyEnum": "accountability.api.incident_serializers.EU_NOTIFIED_PARTIES",
         "BoardMemberPartyEnum": "accountability.models.ethics.BoardMember.Party",
     },

@@ -57,6 +57,55 @@ def entry_data(entry, *, full: bool = True) -> dict:
     return data
 
 
+class _Integrity(serializers.Serializer):
+    hash = serializers.CharField(help_text="entry_hash, hex: SHA-256(0x00 ‖ leaf).")
+    previous_hash = serializers.CharField(help_text="The previous entry's hash, hex.")
+    payload_hash = serializers.CharField(help_text="Salted SHA-256 of the payload, hex.")
+
+
+class _Purged(serializers.Serializer):
+    at = serializers.DateTimeField()
+    by = serializers.CharField(help_text="entry_id of the purge record.")
+
+
+class EntryRowSerializer(serializers.Serializer):
+    """Documents an entry as lists show it (``entry_data(full=False)``); the views build the dicts."""
+
+    entry_id = serializers.CharField()
+    entry_type = serializers.ChoiceField(choices=EntryType.choices)
+    project = serializers.CharField(allow_null=True, help_text="None for ledger-wide entries.")
+    status = serializers.ChoiceField(choices=["integrated", "pending"])
+    seq = serializers.IntegerField(allow_null=True, help_text="Place in the log; None while pending.")
+    occurred_at = serializers.DateTimeField()
+    recorded_at = serializers.DateTimeField(allow_null=True)
+    received_at = serializers.DateTimeField()
+    actor = serializers.CharField(help_text="kind:id of the primary actor.")
+    action_type = serializers.CharField()
+    task_id = serializers.CharField()
+    trace_id = serializers.CharField()
+    human_oversight = serializers.CharField()
+    reversibility = serializers.CharField()
+    retention = serializers.CharField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+    attribution_gaps = serializers.ListField(child=serializers.CharField())
+    corrects = serializers.CharField(allow_null=True, help_text="entry_id of the entry a correction amends.")
+    integrity = _Integrity(required=False, help_text="Integrated entries only.")
+    purged = _Purged(required=False, help_text="Only once the payload was purged after expiry.")
+
+
+class AuditRowSerializer(EntryRowSerializer):
+    """Documents an audit query's row: a list entry with its document (None once purged)."""
+
+    document = serializers.JSONField(allow_null=True)
+
+
+class AuditRowsSerializer(serializers.Serializer):
+    """Documents an audit query's answer: at most ``limit`` rows, integrated and pending merged."""
+
+    count = serializers.IntegerField(help_text="The number of rows in results (not a total).")
+    results = AuditRowSerializer(many=True)
+
+
 class _Project(serializers.Serializer):
     project = serializers.CharField(max_length=50, help_text="Project key, e.g. proj-101.")
 

@@ -21,6 +21,7 @@ from ..services import entries as svc
 from ..services.integration import integrate_pending
 from ..store import mode
 from . import serializers as s
+from .paging import EntryPagination, PendingPagination
 
 
 def _valid(serializer_class, request) -> dict:
@@ -91,30 +92,38 @@ class CheckpointNoteView(APIView):
 
 
 class EntryListView(generics.GenericAPIView):
-    """GET integrated entries you may read, newest first (``?status=pending``: the integrator's queue);
-    POST an AI action, decision or interaction."""
+    """GET integrated entries you may read, newest first (``?status=pending``: the integrator's queue,
+    oldest first), a page at a time: follow ``next`` and ``previous``; POST an AI action, decision or
+    interaction."""
 
     serializer_class = s.EntryInputSerializer
+    pagination_class = EntryPagination  # what the schema shows; pending pages use PendingPagination
+    # No ?ordering= or other list filters: a cursor needs the fixed, unique order of its pagination.
+    filter_backends = ()
 
     @extend_schema(
         parameters=[
             OpenApiParameter("entry_type", str, enum=EntryType.values),
             OpenApiParameter("actor", str, description="kind:id, e.g. model:claude-opus"),
             OpenApiParameter("project", str),
-            OpenApiParameter("since", str),
-            OpenApiParameter("until", str),
-            OpenApiParameter("status", str, enum=["integrated", "pending"]),
+            OpenApiParameter("since", str, description="ISO 8601; occurred at or after."),
+            OpenApiParameter("until", str, description="ISO 8601; occurred before."),
+            OpenApiParameter(
+                "status",
+                str,
+                enum=["integrated", "pending"],
+                description="pending: the integrator's queue, oldest first; the filters apply to integrated entries.",
+            ),
         ],
         operation_id="ledger_entries_list",
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: s.EntryRowSerializer(many=True)},
     )
     def get(self, request):
         state = request.query_params.get("status") or "integrated"
         if state not in ("integrated", "pending"):
             raise ValidationFailed({"status": ["integrated or pending."]})
         if state == "pending":
-            page = self.paginate_queryset(sel.pending_list(request.user))
-            return self.get_paginated_response([s.entry_data(e, full=False) for e in page])
+            return self._page(request, sel.pending_list(request.user), PendingPagination)
         entry_type = request.query_params.get("entry_type") or None
         if entry_type and entry_type not in EntryType.values:
             raise ValidationFailed({"entry_type": [f"One of: {', '.join(EntryType.values)}."]})
@@ -126,8 +135,14 @@ class EntryListView(generics.GenericAPIView):
             since=_time(request, "since"),
             until=_time(request, "until"),
         )
-        page = self.paginate_queryset(qs)
-        return self.get_paginated_response([s.entry_data(e, full=False) for e in page])
+        return self._page(request, qs, EntryPagination)
+
+    def _page(self, request, qs, pagination_class) -> Response:
+        """One keyset page of ``qs`` as list rows, with ``next`` and ``previous`` cursor links (the
+        query string's filters and page size carried along)."""
+        paginator = pagination_class()
+        rows = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response([s.entry_data(e, full=False) for e in rows])
 
     @extend_schema(request=s.EntryInputSerializer, responses={201: s.AppendOutputSerializer})
     def post(self, request):
@@ -227,6 +242,17 @@ class ConsistencyView(APIView):
         return Response(sel.consistency(old, _int(request, "new")))
 
 
+# The audit queries answer one bounded list, at most ``limit`` rows (default 500, at most 5000).
+_AUDIT_PARAMS = [
+    OpenApiParameter("project", str),
+    OpenApiParameter("limit", int, description="At most this many rows: 1 to 5000, default 500."),
+]
+_WINDOW_PARAMS = [
+    OpenApiParameter("since", str, description="ISO 8601; occurred at or after."),
+    OpenApiParameter("until", str, description="ISO 8601; occurred before."),
+]
+
+
 def _rows(rows) -> list[dict]:
     return [s.entry_data(r, full=False) | {"document": r.document} for r in rows]
 
@@ -236,8 +262,8 @@ class ByModelView(APIView):
 
     @extend_schema(
         operation_id="ledger_audit_by_model",
-        parameters=[OpenApiParameter("model_id", str, required=True)],
-        responses={200: OpenApiTypes.OBJECT},
+        parameters=[OpenApiParameter("model_id", str, required=True), *_AUDIT_PARAMS, *_WINDOW_PARAMS],
+        responses={200: s.AuditRowsSerializer},
     )
     def get(self, request):
         rows = sel.actions_by_model(
@@ -256,8 +282,8 @@ class TaskChainView(APIView):
 
     @extend_schema(
         operation_id="ledger_audit_task_chain",
-        parameters=[OpenApiParameter("task_id", str, required=True)],
-        responses={200: OpenApiTypes.OBJECT},
+        parameters=[OpenApiParameter("task_id", str, required=True), *_AUDIT_PARAMS],
+        responses={200: s.AuditRowsSerializer},
     )
     def get(self, request):
         rows = sel.decision_chain(
@@ -274,8 +300,12 @@ class ViolationsView(APIView):
 
     @extend_schema(
         operation_id="ledger_audit_violations",
-        parameters=[OpenApiParameter("start", str, required=True), OpenApiParameter("end", str, required=True)],
-        responses={200: OpenApiTypes.OBJECT},
+        parameters=[
+            OpenApiParameter("start", str, required=True),
+            OpenApiParameter("end", str, required=True),
+            *_AUDIT_PARAMS,
+        ],
+        responses={200: s.AuditRowsSerializer},
     )
     def get(self, request):
         rows = sel.violations_between(

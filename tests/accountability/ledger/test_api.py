@@ -4,16 +4,25 @@ queries, explanations and metrics, with project scoping and bad input answered 4
 from __future__ import annotations
 
 import base64
+import datetime as dt
+import time
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from accountability.ledger import keys
+from accountability.ledger.api.paging import EntryPagination, PendingPagination
+from accountability.ledger.append import append_entry
+from accountability.ledger.models import PendingEntry
 from accountability.ledger.offline import merkle
 from accountability.ledger.offline import note as notes
 from accountability.ledger.services.entries import ledger_entry_append
+from accountability.ledger.services.grants import scope_grant_create
 
-from .conftest import DECISION, SYSTEM, decision
+from .conftest import DECISION, MODEL, SYSTEM, action_entry, decision
 
 URL = "/api/v1/ai-accountability/ledger/"
 QUEUED = connection.vendor == "postgresql"
@@ -255,3 +264,198 @@ def test_metrics(api, auditor_user, entry, project, staff_user, integrate):
     assert data["audit_response_time"]["samples"] > 0
     assert api.get(URL + "metrics?days=0").status_code == 400
     assert api.get(URL + "metrics?project=proj-999").status_code == 404
+
+
+# Keyset pages: GET entries reads one indexed range after the cursor and never counts the log.
+
+
+def _n_entry(n: int, start: dt.datetime) -> dict:
+    """Entry n of ``log``, occurred ``n`` ms after ``start``: types, models and projects vary with n, so
+    each filter picks a subset."""
+    return action_entry(
+        n,
+        entry_type="interaction" if n % 3 == 0 else "action",
+        actor={**MODEL, "model_id": "claude-opus" if n % 2 == 0 else "other-model"},
+        project_key="proj-999" if n % 4 == 3 else "proj-123",
+        occurred_at=start + dt.timedelta(milliseconds=n),
+    )
+
+
+@dataclass
+class Log:
+    """The ``log`` fixture: entry ids by n, in log order, and when entry 0 occurred."""
+
+    ids: list[str]
+    start: dt.datetime
+
+    def newest_first(self, matches=lambda n: True) -> list[str]:
+        """Ids of the entries whose n ``matches``, newest first."""
+        return [entry_id for n, entry_id in reversed(list(enumerate(self.ids))) if matches(n)]
+
+    def at(self, n: int) -> str:
+        """When entry n occurred, as a query parameter."""
+        return (self.start + dt.timedelta(milliseconds=n)).isoformat()
+
+
+@pytest.fixture
+def log(project, other_project, integrate) -> Log:
+    """Fourteen integrated AI entries, n = 0..13, each within its model's scope grant, occurred n ms
+    after the grants (they are checked at that time) and in the past."""
+    for where in (project, other_project):
+        for model_id in ("claude-opus", "other-model"):
+            scope_grant_create(actor=SYSTEM, project=where, model_id=model_id, action_types=["eligibility.*"])
+    start = timezone.now()
+    while timezone.now() <= start + dt.timedelta(milliseconds=14):
+        time.sleep(0.001)
+    results = [append_entry(**_n_entry(n, start)) for n in range(14)]
+    integrate()
+    assert all(r.violations == [] for r in results)
+    return Log([r.entry_id for r in results], start)
+
+
+def _walk(client, url: str, link: str) -> list[tuple[str, list[str], dict]]:
+    """Follow ``link`` ("next" or "previous") from ``url`` to its end: (url, entry ids, body) per page."""
+    pages = []
+    while url:
+        response = client.get(url)
+        assert response.status_code == 200, response.json()
+        body = response.json()
+        pages.append((url, [r["entry_id"] for r in body["results"]], body))
+        url = body[link]
+    return pages
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("query", "matches"),
+    [
+        ({"actor": "model:claude-opus", "page_size": 3}, lambda n: n % 2 == 0),
+        ({"entry_type": "action", "project": "proj-123", "page_size": 7}, lambda n: n % 3 and n % 4 != 3),
+        (
+            {"project": "proj-123", "since": 2, "until": 11, "page_size": 2},
+            lambda n: 2 <= n < 11 and n % 4 != 3,
+        ),
+    ],
+)
+def test_every_page_forward_and_back_holds_each_matching_entry_once_in_seq_order(api, superuser, log, query, matches):
+    expected = log.newest_first(matches)
+    query = {k: log.at(v) if k in ("since", "until") else v for k, v in query.items()}
+    client = api.as_user(superuser)
+    forward = _walk(client, URL + "entries?" + urlencode(query), "next")
+    assert [i for _, ids, _ in forward for i in ids] == expected
+    assert [len(ids) for _, ids, _ in forward][:-1] == [query["page_size"]] * (len(forward) - 1)
+    first, last = forward[0][2], forward[-1][2]
+    assert (first["previous"], last["next"]) == (None, None)
+    assert all(set(body) == {"next", "previous", "results"} for _, _, body in forward)  # no count
+    seqs = [r["seq"] for _, _, body in forward for r in body["results"]]
+    assert seqs == sorted(seqs, reverse=True)
+    for url, _, _ in forward[1:]:  # the links carry the filters and the page size, and an opaque cursor
+        assert parse_qs(urlsplit(url).query).keys() == {*query, "cursor"}
+    back = _walk(client, last["previous"], "previous") if last["previous"] else []
+    assert [ids for _, ids, _ in reversed(back)] == [ids for _, ids, _ in forward[:-1]]
+
+
+@pytest.mark.django_db
+def test_an_entry_appended_between_two_pages_neither_shifts_nor_repeats_the_next(api, superuser, log, integrate):
+    client = api.as_user(superuser)
+    first = client.get(URL + "entries?actor=model:claude-opus&page_size=2").json()
+    mine = log.newest_first(lambda n: n % 2 == 0)
+    assert [r["entry_id"] for r in first["results"]] == mine[:2]
+    arrived = append_entry(**_n_entry(14, log.start))  # claude-opus again: it matches the filter
+    integrate()
+    second = client.get(first["next"]).json()
+    assert [r["entry_id"] for r in second["results"]] == mine[2:4]
+    assert [r["entry_id"] for r in client.get(second["previous"]).json()["results"]] == mine[:2]
+    top = client.get(URL + "entries?page_size=3").json()["results"]
+    assert [r["entry_id"] for r in top] == [arrived.entry_id, *log.newest_first()[:2]]
+
+
+@pytest.mark.django_db
+def test_ordering_and_other_list_parameters_do_not_reorder_the_log(api, superuser, log):
+    client = api.as_user(superuser)
+    plain = client.get(URL + "entries?page_size=5").json()["results"]
+    for extra in ("ordering=entry_type", "ordering=-occurred_at", "ordering=project", "search=opus"):
+        assert client.get(URL + f"entries?page_size=5&{extra}").json()["results"] == plain, extra
+
+
+def _cursor(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("status", ["integrated", "pending"])
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"cursor": "not a cursor!"}, "cursor"),
+        ({"cursor": "%%%"}, "cursor"),
+        ({"cursor": _cursor("p=abc")}, "cursor"),
+        ({"cursor": _cursor("p=")}, "cursor"),
+        ({"cursor": _cursor("p=-1")}, "cursor"),
+        ({"cursor": _cursor("p=1.5")}, "cursor"),
+        ({"cursor": _cursor(f"p={2**63}")}, "cursor"),
+        ({"cursor": _cursor("p=\u00b2")}, "cursor"),
+        ({"cursor": _cursor("o=5&p=3")}, "cursor"),  # an offset: never issued, as the order is unique
+        ({"cursor": _cursor("r=x&p=3")}, "cursor"),
+        ({"page_size": "ten"}, "page_size"),
+        ({"page_size": "0"}, "page_size"),
+        ({"page_size": "-3"}, "page_size"),
+    ],
+)
+def test_a_malformed_cursor_or_page_size_is_400_and_writes_nothing(
+    api, superuser, log, ledger_count, query, field, status
+):
+    before = ledger_count()
+    response = api.as_user(superuser).get(URL + "entries?" + urlencode({**query, "status": status}))
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == [field]
+    assert ledger_count() == before
+
+
+@pytest.mark.django_db
+def test_page_size_has_a_default_and_a_cap(api, superuser, log, monkeypatch):
+    assert (EntryPagination.page_size, EntryPagination.max_page_size) == (50, 500)
+    assert (PendingPagination.page_size, PendingPagination.max_page_size) == (50, 500)
+    monkeypatch.setattr(EntryPagination, "page_size", 4)
+    monkeypatch.setattr(EntryPagination, "max_page_size", 6)
+    client = api.as_user(superuser)
+    assert len(client.get(URL + "entries").json()["results"]) == 4
+    assert len(client.get(URL + "entries?page_size=5").json()["results"]) == 5
+    assert len(client.get(URL + "entries?page_size=100000").json()["results"]) == 6
+
+
+@pytest.mark.django_db
+def test_the_pending_queue_pages_by_arrival(api, superuser, project):
+    queued = [
+        PendingEntry.objects.create(
+            entry_id=f"LED-P{n}",
+            entry_type="action",
+            project_key="proj-123",
+            actor_ref="model:claude-opus",
+            action_type="eligibility.score",
+            occurred_at=timezone.now(),
+            received_at=timezone.now(),
+            retention="90d",
+            payload_hash=b"h",
+        ).entry_id
+        for n in range(5)
+    ]
+    client = api.as_user(superuser)
+    forward = _walk(client, URL + "entries?status=pending&page_size=2", "next")
+    assert [ids for _, ids, _ in forward] == [queued[:2], queued[2:4], queued[4:]]
+    back = _walk(client, forward[-1][2]["previous"], "previous")
+    assert [ids for _, ids, _ in back] == [queued[2:4], queued[:2]]
+
+
+@pytest.mark.django_db
+def test_the_schema_documents_cursor_pages_of_entry_rows(api, superuser, log):
+    schema = api.as_user(superuser).get("/api/schema/", {"format": "json"}).json()
+    operation = schema["paths"]["/api/v1/ai-accountability/ledger/entries"]["get"]
+    assert {"cursor", "page_size"} <= {p["name"] for p in operation["parameters"]}
+    assert "page" not in {p["name"] for p in operation["parameters"]}
+    page = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    components = schema["components"]["schemas"]
+    assert set(components[page]["properties"]) == {"next", "previous", "results"}
+    row = components[page]["properties"]["results"]["items"]["$ref"].rsplit("/", 1)[1]
+    listed = api.get(URL + "entries").json()["results"][0]
+    assert set(components[row]["properties"]) == set(listed) | {"purged"}  # purged appears once purged

@@ -162,3 +162,9 @@ def test_expired_payloads_can_be_found_through_the_partial_expiry_index(entries)
     assert uses(lambda: list(expired), "ledger_expiry")
     assert expired.count() == 2
     assert ledger_purge(dry_run=True).count == 0
+
+
+def test_a_page_of_entries_after_a_cursor_is_a_seq_range_read_with_no_count(entries, api, superuser):
+    first = api.as_user(superuser).get("/api/v1/ai-accountability/ledger/entries?page_size=1").json()
+    found = plans(lambda: api.get(first["next"]))
+    assert found == [f"SEARCH {TABLE} USING INTEGER PRIMARY KEY (rowid<?)"]
