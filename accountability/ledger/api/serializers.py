@@ -103,6 +103,9 @@ class AuditRowsSerializer(serializers.Serializer):
     """Documents an audit query's answer: at most ``limit`` rows, integrated and pending merged."""
 
     count = serializers.IntegerField(help_text="The number of rows in results (not a total).")
+    truncated = serializers.BooleanField(
+        help_text="More entries matched than ``limit``: narrow the query or raise the limit (at most 5000)."
+    )
     results = AuditRowSerializer(many=True)
 
 

@@ -274,7 +274,7 @@ class ByModelView(APIView):
             until=_time(request, "until"),
             limit=_int(request, "limit", 500, lo=1, hi=5000),
         )
-        return Response({"count": len(rows), "results": _rows(rows)})
+        return Response({"count": len(rows), "truncated": rows.truncated, "results": _rows(rows)})
 
 
 class TaskChainView(APIView):
@@ -292,7 +292,7 @@ class TaskChainView(APIView):
             project_key=_project_key(request),
             limit=_int(request, "limit", 500, lo=1, hi=5000),
         )
-        return Response({"count": len(rows), "results": _rows(rows)})
+        return Response({"count": len(rows), "truncated": rows.truncated, "results": _rows(rows)})
 
 
 class ViolationsView(APIView):
@@ -315,7 +315,7 @@ class ViolationsView(APIView):
             project_key=_project_key(request),
             limit=_int(request, "limit", 500, lo=1, hi=5000),
         )
-        return Response({"count": len(rows), "results": _rows(rows)})
+        return Response({"count": len(rows), "truncated": rows.truncated, "results": _rows(rows)})
 
 
 class MetricsView(APIView):

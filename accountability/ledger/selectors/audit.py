@@ -24,14 +24,23 @@ def _limit(limit: int) -> int:
     return limit
 
 
-def _both(actor, q: Q, *, order: str, limit: int) -> list:
+class Rows(list):
+    """A bounded answer: at most ``limit`` rows, and ``truncated`` when more matched (so a caller can
+    say so instead of presenting the first rows as everything)."""
+
+    truncated: bool = False
+
+
+def _both(actor, q: Q, *, order: str, limit: int) -> Rows:
     """Rows of integrated and pending entries matching ``q`` that the actor may read, merged."""
     q &= scope_q(require_reader(actor))
     rows = list(LedgerEntry.objects.filter(q).defer("leaf_bytes").order_by(order, "seq")[: limit + 1])
     rows += list(PendingEntry.objects.filter(q).order_by(order, "id")[: limit + 1])
     key = (lambda r: (r.occurred_at, r.seq if r.seq is not None else 2**63)) if "occurred_at" in order else None
     rows.sort(key=key, reverse=order.startswith("-"))
-    return rows[:limit]
+    found = Rows(rows[:limit])
+    found.truncated = len(rows) > limit
+    return found
 
 
 def actions_by_model(actor, model_id: str, *, project_key: str = "", since=None, until=None, limit: int = 500):

@@ -175,6 +175,10 @@ def test_audit_queries(api, auditor_user, entry, project, staff_user, integrate)
     api.as_user(auditor_user)
     by_model = api.get(URL + "audit/by-model?model_id=claude-opus").json()
     assert {r["entry_id"] for r in by_model["results"]} == {entry, stray.entry_id}
+    assert by_model["truncated"] is False
+    first = api.get(URL + "audit/by-model?model_id=claude-opus&limit=1").json()
+    assert (first["count"], first["truncated"]) == (1, True)  # two matched: the answer says it is partial
+    assert [r["entry_id"] for r in first["results"]] == [r["entry_id"] for r in by_model["results"]][:1]
     chain = api.get(URL + "audit/task-chain?task_id=TASK-1&project=proj-123").json()["results"]
     assert [r["entry_id"] for r in chain] == [entry, stray.entry_id, *stray.violations]  # in time order
     violations = api.get(URL + "audit/violations?start=2000-01-01&end=2100-01-01").json()["results"]

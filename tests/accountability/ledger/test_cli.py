@@ -117,8 +117,12 @@ def test_ledger_audit_queries(logged, auditor_user, reviewer_user):
     assert stray.violations[0] in out
     out, _ = run("ledger_audit", "--user", "auditor", "--explain", entry_id)
     assert out.startswith("explanation: On ")
-    out, _ = run("ledger_audit", "--user", "auditor", "--by-model", "claude-opus", "--json")
+    out, err = run("ledger_audit", "--user", "auditor", "--by-model", "claude-opus", "--json")
     assert len(json.loads(out)) == 2
+    assert err == ""
+    out, err = run("ledger_audit", "--user", "auditor", "--by-model", "claude-opus", "--json", "--limit", "1")
+    assert len(json.loads(out)) == 1
+    assert err.strip() == "More entries matched than the 1 shown: narrow the query or raise --limit (at most 5000)."
     out, _ = run("ledger_audit", "--user", "auditor", "--metrics", "--json")
     assert json.loads(out)["violation_rate"]["violations"] == 1
     with pytest.raises(CommandError) as exc:

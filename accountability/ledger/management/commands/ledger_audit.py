@@ -54,6 +54,10 @@ class Command(LedgerCommand):
         parser.add_argument("--limit", type=int, default=500)
 
     def _table(self, title, rows):
+        if getattr(rows, "truncated", False):  # on stderr, so --json output stays the list it was
+            self.stderr.write(
+                f"More entries matched than the {len(rows)} shown: narrow the query or raise --limit (at most 5000)."
+            )
         data = [entry_data(r, full=False) | {"document": r.document} for r in rows]
         return data, self.table(title, COLUMNS, [_row(r) for r in rows])
 
