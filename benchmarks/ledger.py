@@ -516,6 +516,11 @@ BROWSE_PAGES = {
     "admin: search with no match": "/admin/ledger/ledgerentry/?q=nothing-like-this",
     "admin: one entry (proof, document)": "/admin/ledger/ledgerentry/500000/change/",
     "admin: metrics, 30 days": "/admin/ledger/ledgerentry/metrics/",
+    "API: entry list, first page": "/api/v1/ai-accountability/ledger/entries",
+    "API: entry list, by actor": "/api/v1/ai-accountability/ledger/entries?actor=model%3Abench-model",
+    # The cursor the list issues for "entries below seq 500,000" (base64 of p=500000).
+    "API: entry list, mid-log cursor": "/api/v1/ai-accountability/ledger/entries?cursor=cD01MDAwMDA%3D",
+    "API: audit, actions by model": "/api/v1/ai-accountability/ledger/audit/by-model?model_id=bench-model&limit=50",
 }
 
 
@@ -538,8 +543,14 @@ def bench_browse(rounds: int) -> dict[str, tuple[float, float, int]]:
     )
     client = Client()
     client.force_login(user)
+    from accountability.ledger.models import LedgerEntry
+
+    pages = dict(BROWSE_PAGES)
+    middle = LedgerEntry.objects.filter(seq=500_000).values_list("entry_id", flat=True).first()
+    if middle:
+        pages["API: one entry with its proof"] = f"/api/v1/ai-accountability/ledger/entries/{middle}"
     found = {}
-    for name, url in BROWSE_PAGES.items():
+    for name, url in pages.items():
         client.get(url)  # warm: templates compiled, statements planned
         times, status = [], 0
         for _ in range(rounds):
@@ -657,7 +668,7 @@ def main() -> int:
         print(f"consistency proof: p50 {r['consistency_p50_ms']:.2f} ms, p99 {r['consistency_p99_ms']:.2f} ms")
         print(f"pages at {r['entries']:,} entries (whole response, test client, {args.browse_rounds} each):")
         for name, (p50, p99, status) in bench_browse(args.browse_rounds).items():
-            print(f"  {name:32s} p50 {p50:7.1f} ms, p99 {p99:7.1f} ms (HTTP {status})")
+            print(f"  {name:36s} p50 {p50:7.1f} ms, p99 {p99:7.1f} ms (HTTP {status})")
     print(f"\nload average at end {os.getloadavg()[0]:.2f} (other work on the machine depresses these figures)")
     return 0
 
