@@ -273,12 +273,12 @@ class LogVerifier:
             self._check_checkpoints_at(self.size)
 
     def feed_many(self, rows) -> None:
-        """``feed`` for (seq, leaf, stored_hash, payload, salt) rows in order. An entry that passes every
-        check is accounted for here with the checks of ``feed`` inlined on local variables, and its hash
-        joins a run that ``_grow`` adds to the tree a tile at a time; anything else (a gap, a bad hash, a
-        missing payload, a purge record, a pending chain break) goes through ``feed`` itself, with the
-        state written back first, so the outcome and the problems reported are exactly those of
-        ``feed``."""
+        """``feed`` for a list of (seq, leaf, stored_hash, payload, salt) rows in order (seq an int, leaf
+        bytes). An entry that passes every check is accounted for here with the checks of ``feed``
+        inlined on local variables, and its hash joins a run that ``_grow`` adds to the tree a tile at a
+        time; anything else (a gap, a bad hash, a missing payload, a purge record, a pending chain
+        break) goes through ``feed`` itself, with the state written back first, so the outcome and the
+        problems reported are exactly those of ``feed``."""
         if not rows:
             return
         # Pre-seeded hash objects are copied rather than created: in OpenSSL 3 setting up a digest
