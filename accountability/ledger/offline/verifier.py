@@ -17,6 +17,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import itemgetter
 
 from .formats import GENESIS_PREV, PAYLOAD_DOMAIN, PURGE_ACTION, TILE_HEIGHT, TILE_WIDTH, parse_time
 from .merkle import CompactRange, node_hash, perfect_root
@@ -25,6 +26,11 @@ from .note import Checkpoint, NoteError, Verifier, open_checkpoint
 _sha256 = hashlib.sha256
 _b64 = binascii.b2a_base64
 _PURGE = PURGE_ACTION.encode()
+# The payload hash and prev fields of a leaf, from two base64 encodings that end in a newline (``%.44s``
+# keeps the 44 characters before it), and the seq field, a row to a line (see ``feed_many``).
+_FIELDS = b'"payload_hash":"%.44s","prev":"%.44s"'
+_SEQ_FIELD = b'"seq":%d,"type":"\n'
+_first = itemgetter(0)
 _ID_RE = re.compile(rb'"id":"(LED-[0-9A-Z]{26})"')
 
 # Reasons a verification names, in the order a reader would investigate them.
@@ -267,22 +273,30 @@ class LogVerifier:
             self._check_checkpoints_at(self.size)
 
     def feed_many(self, rows) -> None:
-        """``feed`` for (seq, leaf, stored_hash, payload, salt) rows in order. An entry that passes every
-        check is accounted for here with the checks of ``feed`` inlined on local variables, and its hash
-        joins a run that ``_grow`` adds to the tree a tile at a time; anything else (a gap, a bad hash, a
-        missing payload, a purge record, a pending chain break) goes through ``feed`` itself, with the
-        state written back first, so the outcome and the problems reported are exactly those of
-        ``feed``."""
+        """``feed`` for a list of (seq, leaf, stored_hash, payload, salt) rows in order (seq an int, leaf
+        bytes). An entry that passes every check is accounted for here with the checks of ``feed``
+        inlined on local variables, and its hash joins a run that ``_grow`` adds to the tree a tile at a
+        time; anything else (a gap, a bad hash, a missing payload, a purge record, a pending chain
+        break) goes through ``feed`` itself, with the state written back first, so the outcome and the
+        problems reported are exactly those of ``feed``."""
+        if not rows:
+            return
         # Pre-seeded hash objects are copied rather than created: in OpenSSL 3 setting up a digest
         # costs about as much as hashing a 500-byte leaf.
         leaf_seed, payload_seed, b64 = _sha256(b"\x00"), _sha256(PAYLOAD_DOMAIN), _b64
-        checkpoints, log_field, purge = self.checkpoints, self._log_field, _PURGE
-        size, prev, prev_leaf, checked = self.size, self.prev, self._prev_leaf, self.checked
+        checkpoints, log_field, purge, fields_of = self.checkpoints, self._log_field, _PURGE, _FIELDS
+        size, prev, prev_leaf = self.size, self.prev, self._prev_leaf
+        counted = size  # entries up to here are in self.checked
         fast = prev is not None and self._pending_break is None and self._tree_valid
-        prev64 = b64(prev, newline=False) if fast else b""
+        prev64 = b64(prev) if fast else b""  # base64 with its newline, which _FIELDS cuts off
         run: list[bytes] = []  # hashes of checked entries not yet in the tree
+        gap = 0  # how far "payload_hash" was before "seq" in the last leaf where it had to be found
         log_gap = 0  # how far "log" was before "payload_hash" in the last leaf that needed a search
-        for seq, leaf, stored, payload, salt in rows:
+        log_len = len(log_field)
+        # Every row's '"seq":N,"type":"' in three C calls rather than a formatting per row (the split
+        # leaves an empty last item, which zip does not reach).
+        seq_fields = (_SEQ_FIELD * len(rows) % tuple(map(_first, rows))).split(b"\n")
+        for (seq, leaf, stored, payload, salt), seq_field in zip(rows, seq_fields, strict=False):
             if fast and seq == size and payload is not None and salt is not None:
                 hasher = leaf_seed.copy()
                 hasher.update(leaf)
@@ -290,34 +304,43 @@ class LogVerifier:
                 hasher = payload_seed.copy()
                 hasher.update(salt)
                 hasher.update(payload)
-                h64 = b64(h, newline=False)
-                seq_field = b'"seq":%d,"type":"' % seq
+                h64 = b64(h)
                 # From the end: the field sits near it (only "type" and "v" sort after it), and it can
                 # occur only once (a link's seq is followed by '}'), so this finds what find() finds.
                 at = leaf.rfind(seq_field)
                 # Sorted keys put "prev" right after "payload_hash", so one comparison checks both (a
                 # leaf laid out otherwise fails here and ``feed`` checks each field on its own).
-                fields = b'"payload_hash":"%s","prev":"%s"' % (b64(hasher.digest(), newline=False), prev64)
-                # Searching a leaf costs a nanosecond a byte, finding one byte a tenth of that. The
-                # base64 of a hash ends in its only "=", and the fields sorted before "payload_hash"
-                # usually hold none, so the first "=" says where the fields start (59 bytes before).
-                # "log" sorts before them, usually as far before as in the previous leaf (``log_gap``),
-                # else it is searched for up to there. Each test can only succeed where the bytes are
-                # there, and a leaf laid out otherwise gets the full search.
-                ends = leaf.find(b"=") - 59
+                fields = fields_of % (b64(hasher.digest()), prev64)
+                try:
+                    kind = leaf[at + len(seq_field)]  # the first byte of the leaf's own type
+                except IndexError:  # the leaf ends there: not a v1 leaf, and ``feed`` says so
+                    kind = -1
+                # Where the fields are: as far before "seq" as in the last leaf (``gap``: only the
+                # project, retention and reversibility between them vary), else 59 bytes before the
+                # leaf's first "=" (the end of the payload hash's base64, as the fields sorted before
+                # it usually hold none), else anywhere. "log" sorts before them, usually as far
+                # before as in the previous leaf (``log_gap``), else it is searched for up to there.
+                # Slices are compared rather than startswith() called: Python 3.11 parses the
+                # arguments of bytes.startswith and bytes.find as a tuple, at about a third of their
+                # cost. Each test can only succeed where the bytes are there, and a leaf laid out
+                # otherwise gets the full search.
                 if (
                     at >= 0
                     and (stored is None or stored == h)
-                    and (leaf.startswith(fields, ends) or fields in leaf)
                     and (
-                        leaf.startswith(log_field, ends - log_gap)
+                        leaf[(ends := at - gap) : ends + 115] == fields
+                        or (leaf[(ends := leaf.find(b"=") - 59) : ends + 115] == fields and (gap := at - ends))
+                        or fields in leaf
+                    )
+                    and (
+                        leaf[ends - log_gap : ends - log_gap + log_len] == log_field
                         or (log_gap := ends - leaf.rfind(log_field, 0, ends)) <= ends
                         or log_field in leaf
                     )
-                    # the leaf's own type follows its seq (sorted keys); purge records take the full path
-                    and not (leaf.startswith(b'governance"', at + len(seq_field)) and purge in bytes(payload))
+                    # purge records take the full path ("governance" is the only type starting with g)
+                    and kind >= 0
+                    and (kind != 103 or purge not in bytes(payload))
                 ):
-                    checked += 1
                     prev, prev64, prev_leaf = h, h64, leaf
                     size += 1
                     run.append(h)
@@ -329,14 +352,17 @@ class LogVerifier:
             if run:
                 self._grow(run)
                 run = []
-            self.size, self.prev, self._prev_leaf, self.checked = size, prev, prev_leaf, checked
+            self.size, self.prev, self._prev_leaf = size, prev, prev_leaf
+            self.checked += size - counted
             self.feed(seq, leaf, payload, salt, stored_hash=stored)
-            size, prev, prev_leaf, checked = self.size, self.prev, self._prev_leaf, self.checked
+            size, prev, prev_leaf = self.size, self.prev, self._prev_leaf
+            counted = size
             fast = prev is not None and self._pending_break is None and self._tree_valid
-            prev64 = b64(prev, newline=False) if fast else b""
+            prev64 = b64(prev) if fast else b""
         if run:
             self._grow(run)
-        self.size, self.prev, self._prev_leaf, self.checked = size, prev, prev_leaf, checked
+        self.size, self.prev, self._prev_leaf = size, prev, prev_leaf
+        self.checked += size - counted
 
     def _grow(self, hashes: list[bytes]) -> None:
         """Append checked leaf hashes to the tree (and the level-0 tile being filled), exactly as

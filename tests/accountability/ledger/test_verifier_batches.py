@@ -125,23 +125,36 @@ def test_a_leaf_whose_prev_does_not_follow_payload_hash_takes_the_full_path(rows
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    ("old", "new", "reason"),
+    ("changes", "reason"),
     [
         # an "=" before "payload_hash" misplaces where the batched path looks for it: it searches instead
-        (b'"links":[]', b'"links":["="]', None),
+        ([(b'"links":[]', b'"links":["="]')], None),
         # "log" further from "payload_hash" than in the leaf before: it is searched for up to there
-        (b'"oversight":"audit"', b'"oversight":"auditor"', None),
+        ([(b'"oversight":"audit"', b'"oversight":"auditor"')], None),
         # "log" naming another log, where the previous leaf's distance would have found it
-        (b'"log":"', b'"log":"x', "origin_mismatch"),
+        ([(b'"log":"', b'"log":"x')], "origin_mismatch"),
         # "prev" and "payload_hash" where the first "=" says, but not the leaf's
-        (b'"payload_hash":"', b'"payload_hash":"A', "payload_hash_mismatch"),
+        ([(b'"payload_hash":"', b'"payload_hash":"A')], "payload_hash_mismatch"),
+        # "payload_hash" further before "seq" than in the leaf before: found by the first "=" instead
+        ([(b'"project":"', b'"project":"xyz')], None),
+        # ... and an "=" before it as well: found only by searching the whole leaf
+        ([(b'"project":"', b'"project":"xyz'), (b'"links":[]', b'"links":["="]')], None),
+        # ... and a payload hash that is not the payload's, where neither place would have found it
+        ([(b'"project":"', b'"project":"xyz'), (b'"payload_hash":"', b'"payload_hash":"A')], "payload_hash_mismatch"),
+        # "seq" where the leaf ends: no type byte to read after it
+        ([(b'"type":"action","v":1}', b'"type":"')], None),
+        # a type starting with "g" that is not "governance": the purge test runs, and finds no purge
+        ([(b'"type":"action"', b'"type":"gaction"')], None),
     ],
 )
-def test_a_leaf_the_batched_path_cannot_place_reports_what_feed_reports(rows, old, new, reason):
+def test_a_leaf_the_batched_path_cannot_place_reports_what_feed_reports(rows, changes, reason):
     """The batched path finds "payload_hash" and "log" by position where it can; anything else is
     searched for, or left to ``feed``, so every leaf is judged as ``feed`` judges it."""
     seq, leaf, _, payload, salt = rows[300]
-    changed = [*rows[:300], (seq, leaf.replace(old, new, 1), None, payload, salt), *rows[301:]]
+    for old, new in changes:
+        assert old in leaf
+        leaf = leaf.replace(old, new, 1)
+    changed = [*rows[:300], (seq, leaf, None, payload, salt), *rows[301:]]
     checkpoints = _notes(rows)
     by_one = _report(changed, None, checkpoints, _Tiles())
     reasons = {p["reason"] for p in by_one["problems"] if p["seq"] == 300}
