@@ -12,12 +12,13 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
+import heapq
 import json
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 
 from .formats import GENESIS_PREV, PAYLOAD_DOMAIN, PURGE_ACTION, TILE_HEIGHT, TILE_WIDTH, parse_time
 from .merkle import CompactRange, node_hash, perfect_root
@@ -31,6 +32,7 @@ _PURGE = PURGE_ACTION.encode()
 _FIELDS = b'"payload_hash":"%.44s","prev":"%.44s"'
 _SEQ_FIELD = b'"seq":%d,"type":"\n'
 _first = itemgetter(0)
+_seq_of = attrgetter("seq")
 _ID_RE = re.compile(rb'"id":"(LED-[0-9A-Z]{26})"')
 
 # Reasons a verification names, in the order a reader would investigate them.
@@ -474,22 +476,37 @@ class LogVerifier:
         self.purge_cover.append((seq, at, ranges))
 
     def _check_purges(self) -> int:
+        """Each entry without its payload must be covered by a later purge record, made at or after the
+        entry expired, whose seq ranges include it; the others are problems. Returns how many were
+        purged as recorded."""
+        covered_seqs = self._covered_by_purges()
         purged = 0
         for cand in self.purged_candidates:
-            covered = any(
-                rec_seq > cand.seq
-                and cand.expires_at is not None
-                and cand.expires_at <= at
-                and any(a <= cand.seq <= b for a, b in ranges)
-                for rec_seq, at, ranges in self.purge_cover
-            )
-            if covered:
+            if cand.seq in covered_seqs:
                 purged += 1
             elif cand.expires_at is None:
                 self.problem(cand.seq, "payload_missing", "the entry is permanent", cand.entry_id)
             else:
                 self.problem(cand.seq, "payload_missing", "", cand.entry_id)
         return purged
+
+    def _covered_by_purges(self) -> set[int]:
+        """The candidates' seqs that a purge record covers, in one sweep over candidates and purge
+        ranges in seq order: a log purged daily for years holds thousands of purge records, and testing
+        every candidate against every record cost 14 µs a candidate at 365 records, growing with each."""
+        spans = sorted((a, b, rec_seq, at) for rec_seq, at, ranges in self.purge_cover for a, b in ranges)
+        active: list[tuple[int, int, dt.datetime]] = []  # (last seq, record seq, purged at), by last seq
+        covered, i = set(), 0
+        for cand in sorted(self.purged_candidates, key=_seq_of):
+            seq, expires = cand.seq, cand.expires_at
+            while i < len(spans) and spans[i][0] <= seq:  # ranges that start at or before this seq
+                heapq.heappush(active, spans[i][1:])
+                i += 1
+            while active and active[0][0] < seq:  # ranges that ended before it
+                heapq.heappop(active)
+            if expires is not None and any(rec_seq > seq and expires <= at for _, rec_seq, at in active):
+                covered.add(seq)
+        return covered
 
     # --- tiles --------------------------------------------------------------------------------------
     def _node_completed(self, level: int, index: int, h: bytes) -> None:
