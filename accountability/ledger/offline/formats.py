@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import struct
 
 FORMAT_VERSION = 1
@@ -59,8 +60,20 @@ def format_time(value: dt.datetime) -> str:
     )  # fmt: skip
 
 
+# ``format_time``'s fixed-width form, read by slicing: strptime took 10 µs a time, which was most of
+# verifying an entry whose payload was purged (its expiry is read from the leaf).
+_FORMATTED = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
+
+
 def parse_time(text: str) -> dt.datetime:
-    """The inverse of ``format_time``."""
+    """The inverse of ``format_time``. Its own fixed-width form is read directly; anything else goes to
+    strptime, so exactly the same texts are accepted (and the same ones refused with ValueError)."""
+    if _FORMATTED.fullmatch(text):
+        t = text
+        return dt.datetime(
+            int(t[0:4]), int(t[5:7]), int(t[8:10]), int(t[11:13]), int(t[14:16]), int(t[17:19]), int(t[20:26]),
+            tzinfo=dt.UTC,
+        )  # fmt: skip
     return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
 
 
