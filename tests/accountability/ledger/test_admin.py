@@ -7,9 +7,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from accountability.ledger.admin import LogPaginator
+from accountability.ledger.admin import CappedPaginator, LogPaginator
 from accountability.ledger.append import append_entry
-from accountability.ledger.models import LedgerEntry, ScopeGrant, VerificationRun
+from accountability.ledger.models import Checkpoint, LedgerEntry, ScopeGrant, VerificationRun
 from accountability.ledger.services.entries import ledger_entry_append
 
 from .conftest import SYSTEM, action_entry, decision
@@ -227,9 +227,28 @@ def test_the_list_counts_the_log_from_its_head_and_a_filtered_list_only_up_to_a_
     assert LedgerEntry.objects.filter(entry_type="governance").count() > 1
     assert response.context["cl"].result_count == 1
     assert response.context["cl"].paginator.capped is True
-    assert "more than 1 ledger entry: narrow the list with the filters" in response.content.decode()
+    assert "more than 1 ledger entry: filter or search to reach older ones" in response.content.decode()
     ours, _ = entries
     response = client.get(ADMIN + "ledgerentry/", {"q": ours.entry_id})
     assert response.context["cl"].result_count == 1
     assert response.context["cl"].paginator.capped is False
     assert "more than" not in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_checkpoints_are_counted_up_to_a_cap_and_found_by_size(client, superuser, entries, integrate, monkeypatch):
+    append_entry(**action_entry(9, project_key="proj-123"))
+    integrate()  # and sign a checkpoint at the new size
+    sizes = list(Checkpoint.objects.order_by("-tree_size").values_list("tree_size", flat=True))
+    assert len(sizes) >= 2
+    client.force_login(superuser)
+    monkeypatch.setattr(CappedPaginator, "CAP", 1)
+    page = client.get(ADMIN + "checkpoint/")
+    assert page.status_code == 200
+    assert page.context["cl"].paginator.capped is True
+    assert "more than 1 checkpoint: filter or search to reach older ones" in page.content.decode()
+    found = client.get(ADMIN + "checkpoint/", {"q": str(sizes[-1])})
+    assert [c.tree_size for c in found.context["cl"].result_list] == [sizes[-1]]
+    assert "more than" not in found.content.decode()
+    for term in ("abc", "-1", "１２", str(2**63)):
+        assert client.get(ADMIN + "checkpoint/", {"q": term}).context["cl"].result_list.count() == 0
