@@ -147,6 +147,16 @@ ROLES = ("primary_actor", "delegator", "approver", "oversight")
 ACTION_TYPE_RE = re.compile(r"^[a-z][a-z0-9_]*(?:[.:-][a-z0-9_]+)*$")
 TRACE_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 
+MAX_KEY = 2**63 - 1  # seq, tree sizes and queue ids are PostgreSQL bigints
+
+
+def parse_key(text: str) -> int | None:
+    """A seq, tree size or queue id typed as text (ASCII digits, at most 64 bits), else None: a larger
+    number would fail in the database instead of finding nothing."""
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_KEY:
+        return None
+    return int(text)
+
 
 def party_ref(party: dict | None) -> str:
     """``kind:id`` of a party, as it appears in responsibility chains and the actor index."""

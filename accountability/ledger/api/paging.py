@@ -14,7 +14,7 @@ from rest_framework.pagination import Cursor, CursorPagination
 
 from accountability.exceptions import ValidationFailed
 
-MAX_KEY = 2**63 - 1  # seq and id are 64-bit
+from ..schema import parse_key
 
 
 class LedgerCursorPagination(CursorPagination):
@@ -65,7 +65,7 @@ def _is_key(position) -> bool:
     """Whether a cursor's position (text, or None for "from the end") is a 64-bit key."""
     if position is None:
         return True
-    return position.isascii() and position.isdigit() and int(position) <= MAX_KEY
+    return parse_key(position) is not None
 
 
 def _issued(cursor: Cursor) -> str:

@@ -4,7 +4,6 @@ projects whose history the actor may read."""
 from .audit import actions_by_model, decision_chain, responsibility_chain, violations_between
 from .entries import (
     actor_refs,
-    actor_refs_matching,
     appended_count,
     checkpoint_at,
     checkpoint_latest,
@@ -16,6 +15,7 @@ from .entries import (
     entry_get,
     entry_inclusion,
     entry_list,
+    entry_search_q,
     pending_list,
     people_named,
 )
@@ -25,7 +25,6 @@ from .metrics import chain_integrity, ledger_metrics
 __all__ = [
     "actions_by_model",
     "actor_refs",
-    "actor_refs_matching",
     "appended_count",
     "chain_integrity",
     "checkpoint_at",
@@ -40,6 +39,7 @@ __all__ = [
     "entry_get",
     "entry_inclusion",
     "entry_list",
+    "entry_search_q",
     "ledger_metrics",
     "pending_list",
     "people_named",

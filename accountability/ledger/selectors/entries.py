@@ -9,13 +9,15 @@ import weakref
 from dataclasses import dataclass
 
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import Q
 
 from accountability.exceptions import NotFound, ValidationFailed
 
 from .. import keys, store
+from ..build import ENTRY_ID_RE
 from ..models import Checkpoint, LedgerEntry, PendingEntry
 from ..offline import note as notes
-from ..schema import PARTY_KINDS, EntryType
+from ..schema import PARTY_KINDS, TRACE_ID_RE, EntryType
 from ..tiles import StoredTree
 from ._scope import can_read, require_reader, scoped
 
@@ -280,14 +282,24 @@ def actor_refs(actor, limit: int = 100) -> list[str]:
         return [ref for (ref,) in cur.fetchall()]
 
 
-def actor_refs_matching(term: str) -> list[str]:
-    """The actor refs a search term can name: ``kind:id`` as typed, or a bare id under each party kind
-    (a person's under their tokens, since persons are stored only as HMAC tokens)."""
+def entry_search_q(term: str) -> Q:
+    """What a reviewer's search term names, as exact lookups that each go through an index: an entry
+    id, a trace id, or else a task id or an actor. A substring search cannot use an index: one that
+    matched nothing read the whole log (6.5 s at a million entries)."""
     term = term.strip()
-    if not term:
-        return []
-    if ":" in term and term.split(":", 1)[0] in PARTY_KINDS:
-        kind, ident = term.split(":", 1)
-        return [term] if kind != "user" else [term, *(f"user:{t}" for t in keys.pii_tokens(ident))]
-    refs = [f"{kind}:{term}" for kind in PARTY_KINDS if kind != "user"]
-    return [*refs, *(f"user:{t}" for t in keys.pii_tokens(term))]
+    if ENTRY_ID_RE.match(term):
+        return Q(entry_id=term)
+    if TRACE_ID_RE.match(term):
+        return Q(trace_id=term, trace_id__gt="")  # the partial index's condition
+    return Q(task_id=term) | Q(actor_ref__in=_actor_refs_named(term))
+
+
+def _actor_refs_named(term: str) -> list[str]:
+    """The actor refs a term can name: ``kind:id`` as typed, or a bare id under each party kind; a
+    person under their tokens, since persons are stored only as HMAC tokens."""
+    kind, _, ident = term.partition(":")
+    if ident and kind in PARTY_KINDS:
+        refs, person = [term], ident if kind == "user" else None
+    else:
+        refs, person = [f"{k}:{term}" for k in PARTY_KINDS if k != "user"], term
+    return refs + ([f"user:{t}" for t in keys.pii_tokens(person)] if person else [])
