@@ -276,3 +276,36 @@ def any_type_since(since) -> models.Q:
 def covers(patterns: list[str], action_type: str) -> bool:
     """An action type is covered by itself, or by a family pattern ending in .* (data.* covers data.export)."""
     return any(p == action_type or (p.endswith(".*") and action_type.startswith(p[:-1])) for p in patterns)
+
+
+class ModelKey(models.Model):
+    """An AI model's Ed25519 public key in a project: records the model signs with it carry its
+    signature in the ledger (the seed's ``integrity.signatures``; ``offline/signing.py``). Only public
+    keys are held; registered and revoked only through ``accountability.ledger.services.model_keys``."""
+
+    project = models.ForeignKey("accountability.Project", on_delete=models.PROTECT, related_name="ledger_model_keys")
+    model_id = models.CharField(max_length=200, help_text="The AI model or agent id, as entries name it.")
+    kid = models.CharField(max_length=16, help_text="Key id: a hash of the public key (offline/signing.py).")
+    public_key = models.CharField(max_length=44, help_text="The raw Ed25519 public key, standard base64.")
+    reason = models.TextField(blank=True)
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    registered_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoke_reason = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["project", "model_id", "-registered_at"]
+        constraints = [models.UniqueConstraint(fields=["project", "kid"], name="ledger_model_key_once")]
+        indexes = [models.Index(fields=["project", "model_id"], name="ledger_model_key_model")]
+
+    def __str__(self) -> str:
+        return f"{self.model_id} in {self.project.key}: key {self.kid}"
+
+    def active_at(self, when) -> bool:
+        return self.registered_at <= when and (self.revoked_at is None or when < self.revoked_at)
