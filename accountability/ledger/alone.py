@@ -40,8 +40,8 @@ def possible(built) -> bool:
         return False
     if settings.ICDEV_LEDGER_MODE not in ("auto", "queue"):  # ``mode`` is queue for auto on PostgreSQL
         return False
-    if built.entry_type in (EntryType.VIOLATION, EntryType.CORRECTION):
-        return False
+    if built.entry_type in (EntryType.VIOLATION, EntryType.CORRECTION) or built.signed:
+        return False  # evidence to check first, or a signed record to check for replays
     if built.entry_type in AI_TYPES:
         return not built.references and not policy.check_consent(built)
     return True

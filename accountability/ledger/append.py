@@ -17,7 +17,8 @@ from accountability.exceptions import ValidationFailed
 
 from . import alone, policy
 from .build import ENTRY_ID_RE, Built, build, system_party
-from .schema import AI_TYPES, EntryType, InvestigationStatus, Oversight, Reversibility, accountable_owner
+from .model_signatures import refuse_replay
+from .schema import AI_TYPES, EntryType, InvestigationStatus, Oversight, Reversibility, accountable_owner, party_ref
 from .store import store
 
 POLICY_ACTOR = "ledger:policy"
@@ -90,9 +91,11 @@ def append_entry(
     occurred_at=None,
     violation: dict | None = None,
     correction: dict | None = None,
+    signed=None,
 ) -> AppendResult:
     """Validate, minimise and append one entry; AI records (action, decision, interaction) are policy
-    checked, and each failed check appends a Violation entry linked to it, in the same transaction."""
+    checked, and each failed check appends a Violation entry linked to it, in the same transaction.
+    ``signed`` is a model's verified signature on the record (``model_signatures.Signed``)."""
     built = build(
         entry_type=entry_type,
         actor=actor,
@@ -104,11 +107,16 @@ def append_entry(
         occurred_at=occurred_at,
         violation=violation,
         correction=correction,
+        model_signatures=[signed.stored] if signed is not None else None,
     )
+    if signed is not None and (party_ref(built.actor), built.occurred_at) != (signed.actor_ref, signed.occurred_at):
+        raise ValidationFailed({"model_signatures": ["The signature covers another actor or time than this entry's."]})
     prepared = built.prepared()
     if alone.possible(built) and alone.append(built, prepared):
         return AppendResult(built.entry_id, built.entry_type, None, built.project_key)
     with transaction.atomic():
+        if signed is not None:
+            refuse_replay(signed)
         return _append_checked(built, prepared)
 
 

@@ -83,6 +83,7 @@ class Built:
     gaps: list[str] = field(default_factory=list)
     occurred_at: dt.datetime | None = None
     expires_at: dt.datetime | None = None  # computed once, by the validation of occurred_at
+    signed: bool = False  # carries a model signature: checked for replays in the append's transaction
 
     def prepared(self) -> Prepared:
         """The document canonicalised and committed to, with the store's index columns."""
@@ -266,6 +267,7 @@ def build(
     violation: dict | None = None,
     correction: dict | None = None,
     entry_id: str | None = None,
+    model_signatures: list[dict] | None = None,
 ) -> Built:
     """Validate writer input into a seed-schema document; ValidationFailed lists every problem."""
     errors = Errors()
@@ -378,6 +380,8 @@ def build(
         oversight=oversight,
         reversibility=reversibility,
     )
+    if model_signatures:  # verified by model_signatures.verify_submission; the seed's integrity.signatures
+        document["integrity"] = {"signatures": model_signatures}
     refs = ([parent] if parent else []) + clean_context["related_entries"]
     built = Built(
         document,
@@ -393,6 +397,7 @@ def build(
         gaps=gaps,
         occurred_at=occurred,
         expires_at=expiry,
+        signed=bool(model_signatures),
     )
     if violation is not None:
         document["violation"] = violation_block(violation, who)

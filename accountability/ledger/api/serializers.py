@@ -16,6 +16,12 @@ def b64(data) -> str | None:
     return None if data is None else base64.b64encode(bytes(data)).decode()
 
 
+def signatures_of(entry) -> list[dict]:
+    """The model signatures an entry's document keeps ({alg, kid, digest, sig}); none once purged."""
+    document = entry.document
+    return list(((document or {}).get("integrity") or {}).get("signatures") or [])
+
+
 def entry_data(entry, *, full: bool = True) -> dict:
     """An entry as the API shows it: the seed document as written (plus the corrected view when it
     was corrected), its integrity fields, and its place in the log."""
@@ -50,6 +56,8 @@ def entry_data(entry, *, full: bool = True) -> dict:
             data["purged"] = {"at": entry.redacted_at.isoformat(), "by": entry.redacted_by}
     if full:
         data["document"] = entry.document
+        if integrated:  # the seed's model signatures, from the document (gone with it once purged)
+            data["integrity"]["signatures"] = signatures_of(entry)
         effective, corrections = effective_document(entry)
         data["corrections"] = [c["entry_id"] for c in corrections]
         if corrections:
@@ -122,6 +130,17 @@ class EntryInputSerializer(_Project):
         help_text="{human_oversight, reversibility, responsibility: {delegator, approver, oversight}}"
     )
     occurred_at = serializers.DateTimeField(required=False)
+    model_signatures = serializers.ListField(
+        child=serializers.DictField(),
+        required=False,
+        max_length=1,
+        help_text=(
+            "The model's signature on this record: [{kid, sig}], sig = Ed25519 over "
+            '"icdev/ai-ledger/model-signature/v1" 0x00 origin 0x00 SHA-256(RFC 8785 of the record without '
+            "model_signatures). Needs a key registered for the model (model-keys), project and occurred_at "
+            "in the record, and arrival within 15 minutes of occurred_at."
+        ),
+    )
 
 
 class ViolationInputSerializer(_Project):

@@ -157,6 +157,8 @@ class EntryListView(generics.GenericAPIView):
             context=data.get("context"),
             accountability=data["accountability"],
             occurred_at=data.get("occurred_at"),
+            # The model signed the record as sent, so the check reads the request's own JSON object.
+            signed_record=request.data if "model_signatures" in data else None,
         )
         code = status.HTTP_201_CREATED if result.is_integrated else status.HTTP_202_ACCEPTED
         return Response(s.append_data(result), status=code)
@@ -183,7 +185,7 @@ class EntryDetailView(APIView):
         data = s.entry_data(entry)
         if proof is not None:
             text = proof["checkpoint"]
-            data["integrity"]["signatures"] = text[text.rfind("\n\n") + 2 :].splitlines()
+            data["integrity"]["checkpoint_signatures"] = text[text.rfind("\n\n") + 2 :].splitlines()
         return Response({"entry": data, "proof": proof})
 
 

@@ -11,6 +11,7 @@ from accountability.models import Project
 
 from ..append import AppendResult, append_entry
 from ..build import ENTRY_ID_RE, Errors, party
+from ..model_signatures import verify_submission
 from ..models import LedgerEntry, PendingEntry
 from ..pii import minimise
 from ..schema import AI_TYPES, EntryType, InvestigationStatus, Oversight, Reversibility, Severity
@@ -27,13 +28,26 @@ def ledger_entry_append(
     context: dict | None = None,
     accountability: dict | None = None,
     occurred_at=None,
+    signed_record: dict | None = None,
 ) -> AppendResult:
     """Record what an AI system did (action, decision or interaction); failed policy checks append
     Violation entries automatically. No transaction of its own: ``append_entry`` makes the entry and
-    its violations atomic, and stores it in one autocommitted statement when it can."""
+    its violations atomic, and stores it in one autocommitted statement when it can. ``signed_record``
+    is the record exactly as submitted when it carries ``model_signatures``: the model's signature is
+    checked before anything is written, and kept in the entry (the seed's integrity.signatures)."""
     require_append(actor, project)
     if entry_type not in AI_TYPES:
         raise ValidationFailed({"entry_type": ["One of: action, decision, interaction."]})
+    signed = None
+    if signed_record is not None:
+        signed = verify_submission(record=signed_record, project_key=project.key)
+        given = {"entry_type": entry_type, "actor": performer, "action": action}
+        given |= {"context": context, "accountability": accountability}
+        # The interfaces pass the fields of the record they verified; anything else is a caller's bug,
+        # refused rather than recorded under a signature that does not cover it.
+        differ = sorted(k for k, v in given.items() if signed_record.get(k) != v and (v or signed_record.get(k)))
+        if differ:
+            raise ValidationFailed({k: ["Differs from the signed record."] for k in differ})
     return append_entry(
         entry_type=entry_type,
         actor=performer,
@@ -41,7 +55,8 @@ def ledger_entry_append(
         context=context,
         accountability=accountability,
         project_key=project.key,
-        occurred_at=occurred_at,
+        occurred_at=signed.occurred_at if signed is not None else occurred_at,
+        signed=signed,
     )
 
 

@@ -41,7 +41,8 @@ class Command(LedgerCommand):
     help = (
         "Record ledger entries from JSON. Examples:\n"
         "  ledger_record --user agent-runtime --project-id proj-101 --entry decision.json\n"
-        "    (decision.json: {entry_type, actor, action, context, accountability[, occurred_at]})\n"
+        "    (decision.json: {entry_type, actor, action, context, accountability[, occurred_at]}; a record the\n"
+        "    model signed also holds project, occurred_at and model_signatures: see sign-record)\n"
         "  ledger_record --user gov.staff --project-id proj-101 --violation violation.json\n"
         "  ledger_record --user gov.staff --correction correction.json   ({corrects, reason, amendments})"
     )
@@ -61,7 +62,9 @@ class Command(LedgerCommand):
 
     def do_entry(self, actor, opts):
         data = _load(opts["entry"], "entry")
-        unknown = set(data) - {"entry_type", "actor", "action", "context", "accountability", "occurred_at"}
+        fields = {"entry_type", "actor", "action", "context", "accountability", "occurred_at"}
+        # A record the model signed also names its project (checked against --project-id).
+        unknown = set(data) - fields - {"project", "model_signatures"}
         if unknown:
             raise ValidationFailed({"entry": [f"Unknown fields: {', '.join(sorted(unknown))}."]})
         return _result(
@@ -74,6 +77,7 @@ class Command(LedgerCommand):
                 context=data.get("context"),
                 accountability=data.get("accountability"),
                 occurred_at=data.get("occurred_at"),
+                signed_record=data if "model_signatures" in data else None,
             )
         )
 
