@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import rfc8785
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
 from accountability.exceptions import Conflict, ValidationFailed
@@ -93,6 +94,22 @@ def verify_submission(*, record, project_key: str, now: dt.datetime | None = Non
         )
     stored = {"alg": signing.ALG, "digest": signing.b64(digest), "kid": kid, "sig": signing.b64(signature)}
     return Signed(stored, party_ref(performer), occurred)
+
+
+def require_unsigned_allowed(project, performer) -> None:
+    """A model with a live key in the project signs its records there: an unsigned one is refused, or
+    the key would prove nothing (whoever may append could leave the signature out)."""
+    who = party(performer, "actor", Errors(), kinds=("model", "system"))
+    if who is None or who["kind"] != "model":
+        return  # build() reports a malformed actor with its own messages
+    now = timezone.now()
+    live = ModelKey.objects.filter(project=project, model_id=who["id"], registered_at__lte=now)
+    if live.filter(Q(revoked_at__isnull=True) | Q(revoked_at__gt=now)).exists():
+        raise _fail(
+            "model_signatures",
+            f"Required: {who['id']} has a registered key in {project.key}, so its records there are signed "
+            "(python -m accountability.ledger.offline sign-record).",
+        )
 
 
 def _occurred(value) -> dt.datetime:

@@ -11,7 +11,7 @@ from accountability.models import Project
 
 from ..append import AppendResult, append_entry
 from ..build import ENTRY_ID_RE, Errors, party
-from ..model_signatures import verify_submission
+from ..model_signatures import require_unsigned_allowed, verify_submission
 from ..models import LedgerEntry, PendingEntry
 from ..pii import minimise
 from ..schema import AI_TYPES, EntryType, InvestigationStatus, Oversight, Reversibility, Severity
@@ -48,6 +48,8 @@ def ledger_entry_append(
         differ = sorted(k for k, v in given.items() if signed_record.get(k) != v and (v or signed_record.get(k)))
         if differ:
             raise ValidationFailed({k: ["Differs from the signed record."] for k in differ})
+    else:
+        require_unsigned_allowed(project, performer)
     return append_entry(
         entry_type=entry_type,
         actor=performer,

@@ -329,3 +329,24 @@ def test_concurrent_copies_of_a_signed_record_store_one_entry():
     assert sorted(outcomes) == ["replay"] * 7 + ["stored"]
     assert LedgerEntry.objects.filter(actor_ref="model:claude-opus").count() == 1
     assert PendingEntry.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_model_with_a_live_key_must_sign_its_records(api, staff_user, project, other_project, grant):
+    unsigned = _record(project)
+    assert api.as_user(staff_user).post(URL + "entries", unsigned, format="json").status_code in (201, 202)
+    key = _register(project)
+    errors = _refused(api, staff_user, _record(project))
+    assert errors == {
+        "model_signatures": [
+            f"Required: claude-opus has a registered key in {project.key}, so its records there are signed "
+            "(python -m accountability.ledger.offline sign-record)."
+        ]
+    }
+    # Another model in the project, and the same model's key in another project, change nothing here.
+    other = _record(project, actor={**MODEL, "model_id": "gpt-x"}, action={**DECISION["action"], "type": "code.review"})
+    assert api.as_user(staff_user).post(URL + "entries", other, format="json").status_code in (201, 202)
+    key.revoked_at = timezone.now()
+    key.save()
+    _register(other_project, seed=bytes(32))
+    assert api.as_user(staff_user).post(URL + "entries", _record(project), format="json").status_code in (201, 202)
