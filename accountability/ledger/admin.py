@@ -1,6 +1,6 @@
 """Read-only ledger admin: entries (with their explanation, document, proof and verification status),
 the pending queue, checkpoints, verification runs, signing keys and metrics. Nobody can add, change or
-delete ledger rows here; scope grants change only through their services."""
+delete ledger rows here; scope grants and model keys change only through their services."""
 
 from __future__ import annotations
 
@@ -22,11 +22,21 @@ from accountability.models import Project
 from accountability.permissions import Perm
 
 from . import selectors as sel
-from .models import Checkpoint, LedgerEntry, LedgerHead, PendingEntry, ScopeGrant, SigningKey, VerificationRun
+from .models import (
+    Checkpoint,
+    LedgerEntry,
+    LedgerHead,
+    ModelKey,
+    PendingEntry,
+    ScopeGrant,
+    SigningKey,
+    VerificationRun,
+)
 from .offline import merkle
 from .schema import parse_key
 from .selectors._scope import can_read, ledger_projects, scope_q
 from .services import grants as grant_svc
+from .services import model_keys as model_key_svc
 from .services.verification import ledger_verify
 
 
@@ -431,3 +441,80 @@ class ScopeGrantAdmin(ProjectScopedAdmin):
     @admin.display(description="action types")
     def scopes(self, obj):
         return ", ".join(obj.action_types)
+
+
+class ModelKeyForm(forms.ModelForm):
+    # Wider than the column: the service, not the form, says what is wrong with a pasted key.
+    public_key = forms.CharField(
+        max_length=200, help_text="The model's raw Ed25519 public key (32 bytes), standard base64."
+    )
+
+    class Meta:
+        model = ModelKey
+        fields = ["project", "model_id", "public_key", "reason"]
+
+
+class KeyStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("active", "active"), ("revoked", "revoked")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("active", "revoked"):
+            return queryset.filter(revoked_at__isnull=self.value() == "active")
+        return queryset
+
+
+def _revoke_model_key(model_admin, request, obj, data) -> str:
+    model_key_svc.model_key_revoke(actor=request.user, key=obj, reason=data["reason"])
+    return f"Key {obj.kid} of {obj.model_id} revoked."
+
+
+@admin.register(ModelKey)
+class ModelKeyAdmin(ProjectScopedAdmin):
+    """AI models' signing keys: registered through ``model_key_register``, revoked with a reason, never
+    edited or deleted. Visible where the user reads the ledger (history.view), as the API lists them."""
+
+    form = ModelKeyForm
+    view_perm = Perm.HISTORY_VIEW
+    edit_perm = Perm.PLAN_APPROVE
+    list_display = ["model_id", "project_key", "kid", "active", "registered_by", "registered_at", "revoked_at"]
+    # Only the projects that have keys the user may see, not every project's name.
+    list_filter = [("project", admin.RelatedOnlyFieldListFilter), KeyStateFilter]
+    search_fields = ["model_id", "^kid"]
+    search_help_text = "A model id (or part of one), or the beginning of a key id."
+    list_select_related = ["project", "registered_by"]
+    readonly_fields = ["kid", "registered_by", "registered_at", "revoked_at", "revoked_by", "revoke_reason"]
+    object_actions = [
+        ObjectAction(
+            "revoke", "Revoke", _revoke_model_key, RevokeForm, show_if=lambda request, obj: obj.revoked_at is None
+        )
+    ]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["project", "model_id", "public_key", "reason"]
+        return ["project", "model_id", "kid", "public_key", "reason", *self.readonly_fields[1:]]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:  # a key is never edited: revoke it and register a new one
+            return ["project", "model_id", "public_key", "reason", *self.readonly_fields]
+        return []
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def call_service(self, request, obj, data, changed):
+        return model_key_svc.model_key_register(
+            actor=request.user,
+            project=data["project"],
+            model_id=data["model_id"],
+            public_key=data["public_key"],
+            reason=data.get("reason", ""),
+        )
+
+    @admin.display(description="active", boolean=True)
+    def active(self, obj):
+        return obj.revoked_at is None

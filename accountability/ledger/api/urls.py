@@ -2,9 +2,10 @@
 
 from django.urls import path
 
-from . import views
+from . import model_keys, views
 
 ENTRY = "entries/<str:entry_id>"
+MODEL_KEY = "model-keys/<str:project>/<str:kid>"
 
 urlpatterns = [
     path("checkpoint", views.CheckpointView.as_view(), name="ledger-checkpoint"),
@@ -20,4 +21,7 @@ urlpatterns = [
     path("audit/task-chain", views.TaskChainView.as_view(), name="ledger-audit-task-chain"),
     path("audit/violations", views.ViolationsView.as_view(), name="ledger-audit-violations"),
     path("metrics", views.MetricsView.as_view(), name="ledger-metrics"),
+    path("model-keys", model_keys.ModelKeyListView.as_view(), name="ledger-model-keys"),
+    path(MODEL_KEY, model_keys.ModelKeyDetailView.as_view(), name="ledger-model-key"),
+    path(f"{MODEL_KEY}/revoke", model_keys.ModelKeyRevokeView.as_view(), name="ledger-model-key-revoke"),
 ]

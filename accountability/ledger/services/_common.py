@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from accountability.actors import actor_ref, is_system
-from accountability.exceptions import NotAllowed
+from accountability.exceptions import NotAllowed, ValidationFailed
 from accountability.models import Project
 from accountability.permissions import Perm, is_unrestricted, require
 
@@ -28,3 +28,11 @@ def default_owner(actor, owner) -> dict | None:
     if owner:
         return owner
     return None if is_system(actor) or actor is None else recorder_party(actor)
+
+
+def clean_model_id(model_id) -> str:
+    """An AI model id as entries name it (no spaces, at most 200 characters), else ValidationFailed."""
+    model_id = (model_id or "").strip() if isinstance(model_id, str | None) else ""
+    if not model_id or len(model_id) > 200 or any(c.isspace() for c in model_id):
+        raise ValidationFailed({"model_id": ["The model id as entries name it (no spaces, at most 200 characters)."]})
+    return model_id

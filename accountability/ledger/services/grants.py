@@ -16,6 +16,7 @@ from accountability.services._common import tracked_save
 from ..append import record_governance
 from ..models import ScopeGrant
 from ..schema import ACTION_TYPE_RE
+from ._common import clean_model_id
 
 
 def _patterns(action_types) -> list[str]:
@@ -46,9 +47,7 @@ def scope_grant_create(
 ) -> ScopeGrant:
     """Grant an AI model the scope to perform some action types in a project (CAIO or governance staff)."""
     require(actor, project, Perm.PLAN_APPROVE, "Only the CAIO or governance staff grant AI models a scope.")
-    model_id = (model_id or "").strip()
-    if not model_id or len(model_id) > 200 or any(c.isspace() for c in model_id):
-        raise ValidationFailed({"model_id": ["The model id as entries name it (no spaces, at most 200 characters)."]})
+    model_id = clean_model_id(model_id)
     patterns = _patterns(action_types)
     now = timezone.now()
     if expires_at is not None and expires_at <= now:
