@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from .formats import TILE_WIDTH, decode_bundle, tile_path
+from .model_signatures import check_entries, load_model_keys
 from .note import NoteError, Verifier, open_checkpoint
 from .verifier import LogVerifier, Report
 
@@ -26,15 +27,27 @@ def load_keys(root: Path) -> list[Verifier]:
     return [Verifier.parse(line) for line in data.decode().splitlines() if line.strip()]
 
 
+def _payloads(root: Path, bundle: int) -> dict[int, tuple[bytes, bytes]]:
+    """The exported payloads of an entry bundle: (payload, salt) by seq."""
+    payloads = {}
+    for line in (_read(root, f"payload/{bundle}.jsonl") or b"").decode().splitlines():
+        item = json.loads(line)
+        payloads[item["seq"]] = (base64.b64decode(item["payload"]), base64.b64decode(item["salt"]))
+    return payloads
+
+
 def verify_export(
     directory: str | Path,
     verifiers: list[Verifier],
     *,
     trusted_checkpoints: list[str] = (),
     progress=None,
+    model_signatures: bool = False,
 ) -> Report:
     """Re-verify every entry bundle, payload, tile and checkpoint in the export against ``verifiers``;
-    ``trusted_checkpoints`` are notes the auditor kept from earlier (they catch a rewritten history)."""
+    ``trusted_checkpoints`` are notes the auditor kept from earlier (they catch a rewritten history).
+    ``model_signatures``: also check the entries' model signatures against ``model_keys.json``, in a
+    pass of its own after the log."""
     root = Path(directory)
     manifest_raw = _read(root, "manifest.json")
     latest = _read(root, "checkpoint")
@@ -55,6 +68,12 @@ def verify_export(
         size = int(note.split("\n")[1]) if note.count("\n") >= 2 and note.split("\n")[1].isdigit() else -1
         checkpoints.setdefault(size, []).append(note)
     withheld = [(a, b) for a, b in manifest.get("withheld_seq_ranges", [])]
+    model_keys = None
+    if model_signatures:  # read first: a missing or broken file stops the run before the long part
+        try:
+            model_keys = load_model_keys(root)
+        except ValueError as exc:
+            raise ExportError(f"cannot check model signatures: {exc}") from exc
 
     def is_withheld(seq: int) -> bool:
         return any(a <= seq <= b for a, b in withheld)
@@ -74,14 +93,22 @@ def verify_export(
             verifier.problem(bundle * TILE_WIDTH, "missing_entry", f"entry bundle {bundle} is missing")
             break
         leaves = decode_bundle(data)
-        payloads = {}
-        for line in (_read(root, f"payload/{bundle}.jsonl") or b"").decode().splitlines():
-            item = json.loads(line)
-            payloads[item["seq"]] = (base64.b64decode(item["payload"]), base64.b64decode(item["salt"]))
+        payloads = _payloads(root, bundle)
         for offset, leaf in enumerate(leaves):
             seq = bundle * TILE_WIDTH + offset
             payload, salt = payloads.get(seq, (None, None))
             verifier.feed(seq, leaf, payload, salt)
         if progress is not None:
             progress(min((bundle + 1) * TILE_WIDTH, size), size)
-    return verifier.finish(head=(head.size, head.root))
+    checked = None
+    if model_keys is not None:
+        entries = (
+            (seq, payload)
+            for bundle in range((size + TILE_WIDTH - 1) // TILE_WIDTH)
+            for seq, (payload, _) in sorted(_payloads(root, bundle).items())
+            if seq < size
+        )
+        checked = check_entries(verifier, entries, model_keys)
+    report = verifier.finish(head=(head.size, head.root))
+    report.model_signatures = checked
+    return report

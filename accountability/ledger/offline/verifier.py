@@ -51,6 +51,11 @@ REASONS = {
     "checkpoint_invalid": "a checkpoint is malformed or not signed by a trusted key",
     "head_mismatch": "the stored tree head differs from the recomputed tree",
     "unreadable": "the stored data cannot be read",
+    # Only with --model-signatures (offline/model_signatures.py):
+    "model_key_unknown": "a model signature names a key not registered in the entry's project",
+    "model_key_mismatch": "a model signature's key is registered to another model than the entry's actor",
+    "model_key_revoked": "a model signature's key was revoked at or before the entry's time",
+    "model_signature_invalid": "a model signature does not verify",
 }
 
 
@@ -89,6 +94,7 @@ class Report:
     compact_range: bytes = b""
     last_hash: bytes = b""
     problem_count: int = 0
+    model_signatures: int | None = None  # signatures checked, when model signatures were asked for
 
     def fill_entry_ids(self, lookup: Callable[[list[int]], dict[int, str]]) -> None:
         """Name the entries of problems found without their leaf at hand (tiles, checkpoints, gaps)."""
@@ -135,6 +141,7 @@ class Report:
             "withheld_payloads": self.withheld,
             "seconds": round(self.seconds, 3),
             "entries_per_second": round(self.entries_per_second),
+            **({} if self.model_signatures is None else {"model_signatures_checked": self.model_signatures}),
         }
 
 

@@ -1,7 +1,8 @@
 """``ledger_export DIR``: everything an outside auditor needs to verify the ledger offline, laid out
 like c2sp.org/tlog-tiles: hash tiles, entry bundles (leaf bytes), every signed checkpoint, the public
-keys, and the payloads (with their salts) of the entries the exporting user may read and that are
-not purged. ``python -m accountability.ledger.offline verify DIR`` checks it without Django."""
+keys, the payloads (with their salts) of the entries the exporting user may read and that are
+not purged, and the model keys of the same projects (``model_keys.json``, for
+``verify --model-signatures``). ``python -m accountability.ledger.offline verify DIR`` checks it without Django."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from accountability.actors import actor_label
 from accountability.exceptions import NotFound, ValidationFailed
 
 from .. import keys
-from ..models import Checkpoint, LedgerEntry, LedgerTile, SigningKey
-from ..offline.formats import FORMAT_VERSION, TILE_WIDTH, encode_bundle, tile_path
+from ..models import Checkpoint, LedgerEntry, LedgerTile, ModelKey, SigningKey
+from ..offline.formats import FORMAT_VERSION, TILE_WIDTH, encode_bundle, format_time, tile_path
+from ..offline.model_signatures import MODEL_KEYS_FILE
 from ..selectors._scope import require_reader
 from .integration import integrate_pending
 
@@ -84,6 +86,8 @@ def ledger_export(*, actor, directory: str | Path) -> dict:
     _write(root, "checkpoint", latest.note.encode())
     vkeys = sorted(set(SigningKey.objects.values_list("vkey", flat=True)) | {v.vkey for v in keys.trusted_verifiers()})
     _write(root, "keys.txt", ("\n".join(vkeys) + "\n").encode())
+    model_keys = _model_keys(projects)
+    _write(root, MODEL_KEYS_FILE, (json.dumps(model_keys, indent=2) + "\n").encode())
     manifest = {
         "format": f"icdev-ai-ledger-export/v{FORMAT_VERSION}",
         "origin": keys.origin(),
@@ -95,7 +99,29 @@ def ledger_export(*, actor, directory: str | Path) -> dict:
         "withheld_seq_ranges": withheld,
         "tiles": tiles,
         "checkpoints": checkpoints,
+        "model_keys": {"file": MODEL_KEYS_FILE, "keys": len(model_keys)},
         "verify": "python -m accountability.ledger.offline verify DIR --vkey '<vkey you trust>'",
     }
     _write(root, MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode())
     return {**manifest, "directory": str(root)}
+
+
+def _model_keys(projects: set[str] | None) -> list[dict]:
+    """The model keys, revoked ones included, of the projects whose payloads the export holds (the
+    same scoping): what ``verify --model-signatures`` checks the entries' signatures against."""
+    rows = ModelKey.objects.order_by("project__key", "model_id", "registered_at", "kid")
+    if projects is not None:
+        rows = rows.filter(project__key__in=projects)
+    return [
+        {
+            "project": project,
+            "model_id": model_id,
+            "kid": kid,
+            "public_key": public_key,
+            "registered_at": format_time(registered_at),
+            "revoked_at": None if revoked_at is None else format_time(revoked_at),
+        }
+        for project, model_id, kid, public_key, registered_at, revoked_at in rows.values_list(
+            "project__key", "model_id", "kid", "public_key", "registered_at", "revoked_at"
+        )
+    ]

@@ -18,9 +18,10 @@ from accountability.actors import actor_label
 from accountability.exceptions import ValidationFailed
 
 from .. import keys
-from ..models import Checkpoint, LedgerEntry, LedgerHead, LedgerTile, PendingEntry, VerificationRun
+from ..models import Checkpoint, LedgerEntry, LedgerHead, LedgerTile, ModelKey, PendingEntry, VerificationRun
 from ..offline.formats import PURGE_ACTION, TILE_WIDTH
 from ..offline.merkle import verify_inclusion
+from ..offline.model_signatures import check_entries, key_table
 from ..offline.note import NoteError, Verifier, open_checkpoint
 from ..offline.verifier import LogVerifier, Report
 from ..selectors._scope import require_reader
@@ -265,11 +266,14 @@ def ledger_verify(
     checkpoint_note: str | None = None,
     vkeys: list[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    model_signatures: bool = False,
 ) -> Verification:
     """Re-verify the stored ledger: every leaf hash, the prev chain, sequence numbers, payload
     commitments, purge coverage, tiles, the head and every signed checkpoint. ``checkpoint_note`` is a
     checkpoint an auditor saved elsewhere: the log must still be consistent with it. Incremental runs
-    start from that checkpoint, or the newest checkpoint a previous successful run covered."""
+    start from that checkpoint, or the newest checkpoint a previous successful run covered.
+    ``model_signatures``: then, in a pass of its own over the same entries, check their model
+    signatures against the ModelKey table."""
     require_reader(actor)
     verifiers = _trusted(vkeys or [])
     started = timezone.now()
@@ -318,10 +322,27 @@ def ledger_verify(
             progress(done, size - start)
     if progress is not None:
         progress(done, size - start)
+    checked = _check_model_signatures(verifier, start, max(size, (last or 0) + 1)) if model_signatures else None
     report = verifier.finish(head=(size, bytes(head.root)) if head else None)
+    report.model_signatures = checked
     report.fill_entry_ids(lambda seqs: dict(LedgerEntry.objects.filter(seq__in=seqs).values_list("seq", "entry_id")))
     run = _record(actor, report, incremental=incremental and start_range is not None, started=started)
     return Verification(run, report)
+
+
+def _check_model_signatures(verifier: LogVerifier, start: int, end: int) -> int:
+    """The model-signature pass: the payloads of integrated entries start..end, a chunk at a time,
+    against every registered model key (revoked ones included: the entry's time decides)."""
+    rows = ModelKey.objects.values("project__key", "model_id", "kid", "public_key", "revoked_at")
+    table = key_table({"project": row.pop("project__key"), **row} for row in rows)
+
+    def entries():
+        for lo in range(start, end, CHUNK):
+            qs = LedgerEntry.objects.filter(seq__gte=lo, seq__lt=min(lo + CHUNK, end), payload__isnull=False)
+            for seq, payload in qs.order_by("seq").values_list("seq", "payload"):
+                yield seq, bytes(payload)
+
+    return check_entries(verifier, entries(), table)
 
 
 def _checkpoint_size(note: str) -> int:

@@ -8,8 +8,9 @@ from ._ledger import LedgerCommand
 
 class Command(LedgerCommand):
     help = (
-        "Write tiles, entry bundles, payloads you may read (purged ones are gone), every signed checkpoint and the "
-        "public keys into an empty DIR. Verify it anywhere with:\n"
+        "Write tiles, entry bundles, payloads you may read (purged ones are gone), every signed checkpoint, the "
+        "public keys and the model keys of your projects (model_keys.json) into an empty DIR. Verify it anywhere "
+        "with:\n"
         "  python -m accountability.ledger.offline verify DIR --vkey '<the log's public key>'"
     )
     actions = ["directory"]

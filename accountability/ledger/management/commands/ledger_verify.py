@@ -20,7 +20,8 @@ class Command(LedgerCommand):
         "every signed checkpoint; exit status 1 names the first bad entry and the reason. Examples:\n"
         "  ledger_verify                     full verification\n"
         "  ledger_verify --since-checkpoint  from the newest checkpoint a successful run covered\n"
-        "  ledger_verify --checkpoint saved.note --json   also check a checkpoint you kept elsewhere"
+        "  ledger_verify --checkpoint saved.note --json   also check a checkpoint you kept elsewhere\n"
+        "  ledger_verify --model-signatures  also check the entries' model signatures against the registered keys"
     )
     actions = ["full", "since_checkpoint"]
     default_action = "full"
@@ -37,6 +38,12 @@ class Command(LedgerCommand):
         parser.add_argument("--checkpoint", metavar="FILE", help="A signed checkpoint note you saved earlier.")
         parser.add_argument("--vkey", action="append", default=[], help="Another trusted public key (repeatable).")
         parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
+        parser.add_argument(
+            "--model-signatures",
+            action="store_true",
+            help="Then check every signed entry's model signatures against the registered model keys "
+            "(an Ed25519 check per signature, so not by default).",
+        )
 
     def _run(self, actor, opts, incremental: bool):
         note = None
@@ -62,6 +69,7 @@ class Command(LedgerCommand):
                 checkpoint_note=note,
                 vkeys=opts["vkey"],
                 progress=lambda done, total: progress.update(task, completed=done, total=max(total, done)),
+                model_signatures=opts["model_signatures"],
             )
         report = result.report
         data = report.as_dict()
@@ -87,6 +95,11 @@ class Command(LedgerCommand):
             f"chain integrity {data['chain_integrity']} %, {data['checkpoints_verified']} checkpoints and "
             f"{data['tiles_verified']} tiles verified, {data['purged_payloads']} purged payloads, "
             f"{data['entries_per_second']} entries/s"
+            + (
+                f", {data['model_signatures_checked']} model signatures checked"
+                if "model_signatures_checked" in data
+                else ""
+            )
         )
         for problem in data["problems"][:20]:
             self.stdout.write(f"  seq {problem['seq']} {problem['entry_id']}: {problem['reason']}: {problem['detail']}")
