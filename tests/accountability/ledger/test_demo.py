@@ -11,7 +11,7 @@ from django.core.management import call_command
 
 from accountability.actors import SystemActor
 from accountability.ledger.demo import DECISION_TRACE_ID, has_demo_ledger
-from accountability.ledger.models import LedgerEntry, PendingEntry, ScopeGrant
+from accountability.ledger.models import LedgerEntry, ModelKey, PendingEntry, ScopeGrant
 from accountability.ledger.selectors import appended_count, checkpoint_latest, corrections_of, decision_entry_for_trace
 from accountability.ledger.services.verification import ledger_verify
 from accountability.models import Project
@@ -33,6 +33,11 @@ def test_the_demo_ledger_is_integrated_checkpointed_and_verifies():
     assert "codex.invitation" in violation.document["action"]["description"]
     assert "data.export" in violation.document["action"]["description"]
     assert ledger_verify(actor=VERIFIER).report.ok
+    # The review bot's code review carries its signature, which checks out against its registered key.
+    review = integrated(actor_ref="model:review-bot").get()
+    assert review.document["integrity"]["signatures"][0]["kid"] == ModelKey.objects.get(model_id="review-bot").kid
+    checked = ledger_verify(actor=VERIFIER, model_signatures=True).report
+    assert (checked.ok, checked.model_signatures) == (True, 1)
 
     size, head = appended_count(), checkpoint_latest().tree_size
     call_command("load_demo", stdout=StringIO())

@@ -25,6 +25,7 @@ from accountability.ledger.offline import signing
 from accountability.ledger.services.entries import ledger_entry_append
 
 from .conftest import DECISION, MODEL
+from .test_offline import crypto_only  # noqa: F401 - a fixture
 
 URL = "/api/v1/ai-accountability/ledger/"
 SEED = bytes(range(32))  # a fixed test key: signatures are deterministic with Ed25519
@@ -350,3 +351,49 @@ def test_a_model_with_a_live_key_must_sign_its_records(api, staff_user, project,
     key.save()
     _register(other_project, seed=bytes(32))
     assert api.as_user(staff_user).post(URL + "entries", _record(project), format="json").status_code in (201, 202)
+
+
+@pytest.mark.django_db
+def test_end_to_end_keygen_register_sign_append_and_verify_offline(
+    api, staff_user, superuser, project, grant, integrate, crypto_only, tmp_path  # noqa: F811
+):
+    """The whole path through the interfaces users touch: the model's key pair from the offline tool,
+    registered through the API, a record signed by the offline tool, posted, integrated, exported and
+    verified by the standalone verifier and by ledger_verify, each with --model-signatures."""
+    from accountability.ledger.services.export import ledger_export
+
+    from .test_offline import run_offline
+
+    pair = json.loads(run_offline(crypto_only, "model-keygen").stdout)
+    created = api.as_user(superuser).post(
+        URL + "model-keys",
+        {"project": project.key, "model_id": "claude-opus", "public_key": pair["public_key"], "reason": "pilot"},
+        format="json",
+    )
+    assert created.status_code == 201, created.json()
+    assert created.json()["kid"] == pair["kid"]
+    (tmp_path / "model.key").write_text(pair["private_key"])
+    (tmp_path / "record.json").write_text(json.dumps(_record(project)))
+    signed = run_offline(
+        crypto_only,
+        "sign-record",
+        str(tmp_path / "record.json"),
+        "--key-file",
+        str(tmp_path / "model.key"),
+        "--origin",
+        keys.origin(),
+    )
+    assert signed.returncode == 0, signed.stderr
+    posted = api.as_user(staff_user).post(URL + "entries", json.loads(signed.stdout), format="json")
+    assert posted.status_code in (201, 202), posted.json()
+    integrate()
+    out = StringIO()
+    call_command("ledger_verify", "--model-signatures", "--json", stdout=out, stderr=StringIO())
+    report = json.loads(out.getvalue())
+    assert report["ok"] is True
+    assert report["model_signatures_checked"] == 1
+    ledger_export(actor=superuser, directory=tmp_path / "export")
+    vkey = keys.signers()[0].verifier.vkey
+    done = run_offline(crypto_only, "verify", str(tmp_path / "export"), "--vkey", vkey, "--model-signatures")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 model signatures checked" in done.stdout
