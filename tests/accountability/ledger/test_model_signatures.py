@@ -221,6 +221,20 @@ def test_the_service_refuses_fields_that_differ_from_the_signed_record(staff_use
     assert _stored() == before
 
 
+def _record_command(project, path) -> None:
+    call_command(
+        "ledger_record",
+        "--user",
+        "staff",
+        "--project-id",
+        project.key,
+        "--entry",
+        str(path),
+        stdout=StringIO(),
+        stderr=StringIO(),
+    )
+
+
 @pytest.mark.django_db
 def test_ledger_record_takes_a_signed_record(project, staff_user, grant, tmp_path):
     _register(project)
@@ -240,17 +254,7 @@ def test_ledger_record_takes_a_signed_record(project, staff_user, grant, tmp_pat
     path.write_text(json.dumps(tampered))
     before = _stored()
     with pytest.raises(CommandError) as exc:
-        call_command(
-            "ledger_record",
-            "--user",
-            "staff",
-            "--project-id",
-            project.key,
-            "--entry",
-            str(path),
-            stdout=StringIO(),
-            stderr=StringIO(),
-        )
+        _record_command(project, path)
     assert exc.value.returncode == 2
     assert "Does not verify" in str(exc.value)
     # The file names its project, which must be the one it is recorded in.
@@ -260,17 +264,7 @@ def test_ledger_record_takes_a_signed_record(project, staff_user, grant, tmp_pat
     ]:
         path.write_text(json.dumps(record))
         with pytest.raises(CommandError) as exc:
-            call_command(
-                "ledger_record",
-                "--user",
-                "staff",
-                "--project-id",
-                project.key,
-                "--entry",
-                str(path),
-                stdout=StringIO(),
-                stderr=StringIO(),
-            )
+            _record_command(project, path)
         assert exc.value.returncode == 2
         assert needle in str(exc.value)
     assert _stored() == before
@@ -355,7 +349,14 @@ def test_a_model_with_a_live_key_must_sign_its_records(api, staff_user, project,
 
 @pytest.mark.django_db
 def test_end_to_end_keygen_register_sign_append_and_verify_offline(
-    api, staff_user, superuser, project, grant, integrate, crypto_only, tmp_path  # noqa: F811
+    api,
+    staff_user,
+    superuser,
+    project,
+    grant,
+    integrate,
+    crypto_only,  # noqa: F811
+    tmp_path,
 ):
     """The whole path through the interfaces users touch: the model's key pair from the offline tool,
     registered through the API, a record signed by the offline tool, posted, integrated, exported and
