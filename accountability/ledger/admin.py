@@ -408,25 +408,36 @@ def _revoke_grant(model_admin, request, obj, data) -> str:
     return f"Scope of {obj.model_id} revoked."
 
 
+class AddedThenRevokedAdmin(ProjectScopedAdmin):
+    """Rows a service adds and later revokes with a reason (scope grants, model keys): never edited or
+    deleted here. ``entered_fields`` are what the add form enters, read-only once the row exists."""
+
+    entered_fields: list[str] = []
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:  # never edited: revoke it and add a new one
+            return [*self.entered_fields, *self.readonly_fields]
+        return self.readonly_fields
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+
+def revoke_action(revoke) -> ObjectAction:
+    """The Revoke button of an ``AddedThenRevokedAdmin``, shown while the row is live."""
+    return ObjectAction("revoke", "Revoke", revoke, RevokeForm, show_if=lambda request, obj: obj.revoked_at is None)
+
+
 @admin.register(ScopeGrant)
-class ScopeGrantAdmin(ProjectScopedAdmin):
+class ScopeGrantAdmin(AddedThenRevokedAdmin):
     form = ScopeGrantForm
     edit_perm = Perm.PLAN_APPROVE
     list_display = ["model_id", "project_key", "scopes", "granted_by", "granted_at", "expires_at", "revoked_at"]
     list_filter = ["project", "revoked_at"]
     search_fields = ["model_id"]
     readonly_fields = ["granted_by", "granted_at", "revoked_at", "revoked_by", "revoke_reason"]
-    object_actions = [
-        ObjectAction("revoke", "Revoke", _revoke_grant, RevokeForm, show_if=lambda request, obj: obj.revoked_at is None)
-    ]
-
-    def get_readonly_fields(self, request, obj=None):
-        if obj is not None:  # a grant is never edited: revoke it and grant anew
-            return ["project", "model_id", "action_types", "reason", "expires_at", *self.readonly_fields]
-        return self.readonly_fields
-
-    def has_change_permission(self, request, obj=None):
-        return obj is None and super().has_change_permission(request, obj)
+    entered_fields = ["project", "model_id", "action_types", "reason", "expires_at"]
+    object_actions = [revoke_action(_revoke_grant)]
 
     def call_service(self, request, obj, data, changed):
         return grant_svc.scope_grant_create(
@@ -473,7 +484,7 @@ def _revoke_model_key(model_admin, request, obj, data) -> str:
 
 
 @admin.register(ModelKey)
-class ModelKeyAdmin(ProjectScopedAdmin):
+class ModelKeyAdmin(AddedThenRevokedAdmin):
     """AI models' signing keys: registered through ``model_key_register``, revoked with a reason, never
     edited or deleted. Visible where the user reads the ledger (history.view), as the API lists them."""
 
@@ -487,24 +498,13 @@ class ModelKeyAdmin(ProjectScopedAdmin):
     search_help_text = "A model id (or part of one), or the beginning of a key id."
     list_select_related = ["project", "registered_by"]
     readonly_fields = ["kid", "registered_by", "registered_at", "revoked_at", "revoked_by", "revoke_reason"]
-    object_actions = [
-        ObjectAction(
-            "revoke", "Revoke", _revoke_model_key, RevokeForm, show_if=lambda request, obj: obj.revoked_at is None
-        )
-    ]
+    entered_fields = ["project", "model_id", "public_key", "reason"]
+    object_actions = [revoke_action(_revoke_model_key)]
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ["project", "model_id", "public_key", "reason"]
+            return list(self.entered_fields)
         return ["project", "model_id", "kid", "public_key", "reason", *self.readonly_fields[1:]]
-
-    def get_readonly_fields(self, request, obj=None):
-        if obj is not None:  # a key is never edited: revoke it and register a new one
-            return ["project", "model_id", "public_key", "reason", *self.readonly_fields]
-        return []
-
-    def has_change_permission(self, request, obj=None):
-        return obj is None and super().has_change_permission(request, obj)
 
     def call_service(self, request, obj, data, changed):
         return model_key_svc.model_key_register(

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accountability.actors import history_user
-from accountability.exceptions import InvalidTransition, ValidationFailed
+from accountability.exceptions import ValidationFailed
 from accountability.models import Project
 from accountability.permissions import Perm, require
 from accountability.services._common import tracked_save
@@ -16,7 +16,7 @@ from accountability.services._common import tracked_save
 from ..append import record_governance
 from ..models import ScopeGrant
 from ..schema import ACTION_TYPE_RE
-from ._common import clean_model_id
+from ._common import clean_model_id, revoke_row
 
 
 def _patterns(action_types) -> list[str]:
@@ -78,13 +78,14 @@ def scope_grant_create(
 def scope_grant_revoke(*, actor, grant: ScopeGrant, reason: str) -> ScopeGrant:
     """Withdraw a grant; later actions outside any other grant become INVITATION violations."""
     require(actor, grant.project, Perm.PLAN_APPROVE, "Only the CAIO or governance staff revoke a scope grant.")
-    grant = ScopeGrant.objects.select_for_update().get(pk=grant.pk)
-    if not (reason or "").strip():
-        raise ValidationFailed({"reason": ["Say why the grant is revoked."]})
-    if grant.revoked_at is not None:
-        raise InvalidTransition(f"The grant to {grant.model_id} was already revoked.")
-    grant.revoked_at, grant.revoked_by, grant.revoke_reason = timezone.now(), history_user(actor), reason.strip()
-    tracked_save(grant, actor=actor, reason="scope revoked")
+    grant = revoke_row(
+        grant,
+        actor=actor,
+        reason=reason,
+        why_message="Say why the grant is revoked.",
+        already=f"The grant to {grant.model_id} was already revoked.",
+        history_reason="scope revoked",
+    )
     record_governance(
         actor=actor,
         project=grant.project,

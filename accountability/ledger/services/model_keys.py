@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accountability.actors import history_user
-from accountability.exceptions import InvalidTransition, ValidationFailed
+from accountability.exceptions import ValidationFailed
 from accountability.models import Project
 from accountability.permissions import Perm, require
 from accountability.services._common import tracked_save
@@ -15,7 +15,7 @@ from accountability.services._common import tracked_save
 from ..append import record_governance
 from ..models import ModelKey
 from ..offline import signing
-from ._common import clean_model_id
+from ._common import clean_model_id, revoke_row
 
 
 def _public_key(text) -> tuple[str, str]:
@@ -78,13 +78,14 @@ def model_key_register(*, actor, project: Project, model_id: str, public_key: st
 def model_key_revoke(*, actor, key: ModelKey, reason: str) -> ModelKey:
     """Withdraw a model key; records signed with it afterwards are no longer accepted as signed by the model."""
     require(actor, key.project, Perm.PLAN_APPROVE, "Only the CAIO or governance staff revoke AI model keys.")
-    key = ModelKey.objects.select_for_update().select_related("project").get(pk=key.pk)
-    if not (reason or "").strip():
-        raise ValidationFailed({"reason": ["Say why the key is revoked."]})
-    if key.revoked_at is not None:
-        raise InvalidTransition(f"Key {key.kid} of {key.model_id} was already revoked.")
-    key.revoked_at, key.revoked_by, key.revoke_reason = timezone.now(), history_user(actor), reason.strip()
-    tracked_save(key, actor=actor, reason="model key revoked")
+    key = revoke_row(
+        key,
+        actor=actor,
+        reason=reason,
+        why_message="Say why the key is revoked.",
+        already=f"Key {key.kid} of {key.model_id} was already revoked.",
+        history_reason="model key revoked",
+    )
     record_governance(
         actor=actor,
         project=key.project,
