@@ -137,13 +137,14 @@ def cpu_per_append_us(before: tuple[int, int], after: tuple[int, int], appends: 
     return tuple((a - b) / hz / appends * 1e6 for a, b in zip(after, before, strict=True))
 
 
-def _writer(index: int, seconds: float, start, results, mode: str) -> None:
+def _writer(index: int, seconds: float, start, results, mode: str, intake: str) -> None:
     from django.conf import settings
     from django.db import connection
 
     from accountability.ledger.append import append_entry
 
     settings.ICDEV_LEDGER_MODE = mode
+    settings.ICDEV_LEDGER_INTAKE_SOCKET = intake
     connection.close()
     append_entry(**action(-1 - index))  # connect and warm up outside the measurement
     latencies = []
@@ -180,10 +181,22 @@ def _integrator(stop, results) -> None:
     connection.close()
 
 
-def bench_appends(writers: int, seconds: float, mode: str = "queue") -> dict:
-    """The full append path; ``queue`` (pending table + integrator) or ``inline`` (each append locks
-    the head row FOR UPDATE and extends the chain and tree in its own transaction: the naive design,
-    with exactly the same per-entry work)."""
+def _intake(path: str, stop, results) -> None:
+    from django.db import connection
+
+    from accountability.ledger.intake import Intake
+
+    connection.close()
+    totals = Intake(path).serve(stop)
+    results.put((totals.batches, totals.rows))
+    connection.close()
+
+
+def bench_appends(writers: int, seconds: float, mode: str = "queue", intake: bool = False) -> dict:
+    """The full append path; ``queue`` (pending table + integrator; with ``intake``, each append is
+    sent to ``ledger_intake``, which commits what arrives together in one statement) or ``inline``
+    (each append locks the head row FOR UPDATE and extends the chain and tree in its own
+    transaction: the naive design, with exactly the same per-entry work)."""
     from django.db import connection
 
     from accountability.ledger.models import LedgerEntry, LedgerHead
@@ -192,7 +205,14 @@ def bench_appends(writers: int, seconds: float, mode: str = "queue") -> dict:
     connection.close()
     ctx = mp.get_context("fork")
     start, stop, results, integ = ctx.Event(), ctx.Event(), ctx.Queue(), ctx.Queue()
-    procs = [ctx.Process(target=_writer, args=(i, seconds, start, results, mode)) for i in range(writers)]
+    path = os.path.join(tempfile.mkdtemp(prefix="icdev-intake-"), "intake.sock") if intake else ""
+    intake_stop, intake_results = ctx.Event(), ctx.Queue()
+    if intake:
+        server = ctx.Process(target=_intake, args=(path, intake_stop, intake_results))
+        server.start()
+        while not os.path.exists(path):
+            time.sleep(0.01)
+    procs = [ctx.Process(target=_writer, args=(i, seconds, start, results, mode, path)) for i in range(writers)]
     integrator = ctx.Process(target=_integrator, args=(stop, integ))
     integrator.start()
     for p in procs:
@@ -204,6 +224,11 @@ def bench_appends(writers: int, seconds: float, mode: str = "queue") -> dict:
     writers_done = time.perf_counter()
     for p in procs:
         p.join()
+    batches = rows = 0
+    if intake:
+        intake_stop.set()
+        batches, rows = intake_results.get()
+        server.join()
     stop.set()
     integrated, busy, integrator_done = integ.get()
     # Until the backlog is integrated: the integrator's work for these appends counts too.
@@ -223,6 +248,7 @@ def bench_appends(writers: int, seconds: float, mode: str = "queue") -> dict:
         "size": size,
         "cpu_us": cpu_us,
         "steal_us": steal_us,
+        "mean_batch": rows / batches if batches else 0.0,
     }
 
 
@@ -561,6 +587,22 @@ def bench_browse(rounds: int) -> dict[str, tuple[float, float, int]]:
     return found
 
 
+def _print_queued(title: str, r: dict) -> None:
+    """One queued run's lines: throughput and latency, then the machine's CPU per append."""
+    print(
+        f"  pending table + integrator, {title}: {r['per_s']:.0f} appends/s, p50 {r['p50_ms']:.2f} ms, "
+        f"p99 {r['p99_ms']:.2f} ms; integrator {r['integrated_per_busy_s']:.0f} entries/s when busy, "
+        f"backlog drained {r['drain_s']:.2f} s after the writers stopped; gap-free, size {r['size']}"
+    )
+    print(
+        "    machine CPU per accepted append (writers, integrator, PostgreSQL, kernel): "
+        f"{r['cpu_us']:.0f} µs (stolen by the host: {r['steal_us']:.0f} µs); {os.cpu_count()} CPUs allow "
+        f"{(os.cpu_count() or 1) * 1e6 / r['cpu_us']:.0f} appends/s at that cost"
+        if r["cpu_us"]
+        else "    machine CPU per append: no /proc/stat here"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=8.0, help="duration of each append run")
@@ -596,26 +638,19 @@ def main() -> int:
     if "appends" not in skip:
         print("\n== appends (PostgreSQL); accepted = committed (to the pending table, or to the chain inline)")
         for writers in [int(w) for w in args.writers.split(",")]:
+            grouped = bench_appends(writers, args.seconds, "queue", intake=True)
             ours = bench_appends(writers, args.seconds, "queue")
             inline = bench_appends(writers, args.seconds, "inline")
             bare = bench_bare_pending(url, writers, args.seconds)
             naive = bench_naive(url, writers, args.seconds)
             print(f"{writers} writer(s), full append path (validation, HMAC, RFC 8785, policy checks):")
-            print(
-                f"  pending table + integrator:   {ours['per_s']:7.0f} appends/s, p50 {ours['p50_ms']:.2f} ms, "
-                f"p99 {ours['p99_ms']:.2f} ms; integrator {ours['integrated_per_busy_s']:.0f} entries/s when busy, "
-                f"backlog drained {ours['drain_s']:.2f} s after the writers stopped; gap-free, size {ours['size']}"
-            )
-            print(
-                "    machine CPU per accepted append (writers, integrator, PostgreSQL, kernel): "
-                f"{ours['cpu_us']:.0f} µs (stolen by the host: {ours['steal_us']:.0f} µs); {os.cpu_count()} CPUs allow "
-                f"{(os.cpu_count() or 1) * 1e6 / ours['cpu_us']:.0f} appends/s at that cost"
-                if ours["cpu_us"]
-                else "    machine CPU per append: no /proc/stat here"
-            )
+            _print_queued("ledger_intake (group commit)", grouped)
+            print(f"    rows per commit: {grouped['mean_batch']:.2f} on average")
+            _print_queued("one commit per append", ours)
             print(
                 f"  naive: head row FOR UPDATE:   {inline['per_s']:7.0f} appends/s, p50 {inline['p50_ms']:.2f} ms, "
-                f"p99 {inline['p99_ms']:.2f} ms  -> ratio {ours['per_s'] / inline['per_s']:.2f}x"
+                f"p99 {inline['p99_ms']:.2f} ms  -> ratio {grouped['per_s'] / inline['per_s']:.2f}x (intake), "
+                f"{ours['per_s'] / inline['per_s']:.2f}x (one commit per append)"
             )
             print(f"{writers} writer(s), storage alone (pre-built entries, raw SQL):")
             print(

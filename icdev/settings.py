@@ -295,6 +295,11 @@ ICDEV_LEDGER_INTEGRATE_INTERVAL = env.float("ICDEV_LEDGER_INTEGRATE_INTERVAL", d
 # PostgreSQL: prepare the append's statements once per connection (False behind a transaction-pooling
 # proxy that cannot keep prepared statements, e.g. PgBouncer before 1.21).
 ICDEV_LEDGER_PREPARED_STATEMENTS = env.bool("ICDEV_LEDGER_PREPARED_STATEMENTS", default=True)
+# PostgreSQL: the Unix socket of `manage.py ledger_intake` (group commit for appends on their own);
+# empty: each append commits its own statement. A writer that finds no intake there does the same.
+ICDEV_LEDGER_INTAKE_SOCKET = env.str("ICDEV_LEDGER_INTAKE_SOCKET", default="")
+# Seconds a writer waits for the intake's answer before reporting the entry's outcome as unknown.
+ICDEV_LEDGER_INTAKE_TIMEOUT = env.float("ICDEV_LEDGER_INTAKE_TIMEOUT", default=10.0)
 # Extra payload keys whose values identify a person (tokenised like e-mail addresses); comma separated.
 ICDEV_LEDGER_PII_FIELDS = env.list("ICDEV_LEDGER_PII_FIELDS", default=[])
 

@@ -17,7 +17,7 @@ import json
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from . import policy, wire
+from . import intake, policy, wire
 from .models import PendingEntry
 from .schema import AI_TYPES, EntryType
 from .store import ENTRY_COLUMNS, Prepared
@@ -55,11 +55,8 @@ def append(built, prepared: Prepared) -> bool:
     row = row_values(prepared)
     query = policy.grant_query(built, prepared.occurred_at) if built.entry_type in AI_TYPES else None
     if query is None:
-        _send(db, _insert_sql(guarded=False), row, ROW_FORMATS)
+        _write(db, row, None, None)
         return True
-    sql, params = query
-    grants = [wire.encode(v) for v in params]
-    formats = [0] * len(grants) + ROW_FORMATS + [0]
     key = (built.project_key, built.actor["id"])
     predicted = _predictions.get(key)
     for _ in range(2):
@@ -68,8 +65,8 @@ def append(built, prepared: Prepared) -> bool:
         # grant made stale costs one round trip, not every later append.
         covers = predicted is not None and not policy.check_invitation(built, prepared.occurred_at, _rows(predicted[1]))
         guard = predicted[2] if covers else None
-        stored, live = _send(db, _insert_sql(guarded=True, grants=sql), [*grants, *row, guard], formats, "one")
-        if stored != b"0":
+        stored, live = _write(db, row, query[1], guard)
+        if stored:
             return True
         text = live.decode()
         predicted = (text, json.loads(text), live)
@@ -83,6 +80,7 @@ def append(built, prepared: Prepared) -> bool:
 
 # The pending row's columns (``ENTRY_COLUMNS``) that travel in binary: the payload, its salt and hash.
 ROW_FORMATS = [1 if c in ("payload", "payload_salt", "payload_hash") else 0 for c in ENTRY_COLUMNS]
+GUARDED_FORMATS = [0] * 5 + ROW_FORMATS + [0]  # policy.grant_query's five parameters, the row, the guard
 
 
 def row_values(p: Prepared) -> list:
@@ -112,6 +110,25 @@ def row_values(p: Prepared) -> list:
     ]
 
 
+def _write(db, row: list, grants: list | None, guard: bytes | None) -> tuple[bool, bytes]:
+    """Store ``row``, guarded by the invitation check when ``grants`` (``policy.grant_query``'s
+    parameters) are given: (stored, the live patterns). Through the group-committing intake when one
+    is configured and listening (``intake``), else in this connection's own statement."""
+    path = settings.ICDEV_LEDGER_INTAKE_SOCKET
+    if path:
+        try:
+            model = None if grants is None else str.encode(grants[1])
+            return intake.store(path, model, guard, row, settings.ICDEV_LEDGER_INTAKE_TIMEOUT)
+        except intake.IntakeUnavailable:
+            pass
+    if grants is None:
+        _send(db, insert_sql(guarded=False), row, ROW_FORMATS)
+        return True, b""
+    values = [*(wire.encode(v) for v in grants), *row, guard]
+    stored, live = _send(db, insert_sql(guarded=True), values, GUARDED_FORMATS, "one")
+    return stored != b"0", live
+
+
 def _send(db, sql: str, values: list, formats: list, fetch: str = ""):
     """One statement in autocommit, straight through libpq (``wire``), its values already encoded;
     values come back as text."""
@@ -132,7 +149,7 @@ def forget_predictions() -> None:
 
 
 @functools.lru_cache(maxsize=8)
-def _insert_sql(*, guarded: bool, grants: str = "") -> str:
+def insert_sql(*, guarded: bool) -> str:
     """The pending INSERT; guarded, it stores the row only when the live grants aggregate to the
     predicted patterns, and returns (rows stored, the live patterns as jsonb text)."""
     from django.db import connection
@@ -143,11 +160,9 @@ def _insert_sql(*, guarded: bool, grants: str = "") -> str:
         return f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(ENTRY_COLUMNS))})"  # noqa: S608
     # INSERT … SELECT types its expressions from the parameters, not the columns: cast each one.
     casts = ", ".join(f"CAST(%s AS {PendingEntry._meta.get_field(c).db_type(connection)})" for c in ENTRY_COLUMNS)
-    # Table, column and type names come from the models; the grants SELECT is policy's own.
+    # Table, column and type names come from the models; the grants' subquery is policy's own.
     return (
-        f"WITH grants AS ({grants}), "  # noqa: S608
-        "live AS (SELECT COALESCE(jsonb_agg(action_types ORDER BY action_types::text), '[]'::jsonb) AS patterns "
-        "FROM grants), "
+        f"WITH live AS (SELECT {policy.grant_patterns_sql('%s', '%s', '%s')} AS patterns), "  # noqa: S608
         f"stored AS (INSERT INTO {table} ({columns}) SELECT {casts} FROM live "
         "WHERE live.patterns = CAST(%s AS jsonb) RETURNING 1) "
         "SELECT (SELECT count(*) FROM stored), patterns::text FROM live"

@@ -62,15 +62,44 @@ def check_consent(built) -> list[Finding]:
     return findings
 
 
+def grant_source(project: str, model: str, at: str) -> str:
+    """``FROM … WHERE`` of the scope grants of model ``model`` in project ``project`` live at time
+    ``at``, each an SQL expression (a placeholder or a column): one text for the invitation check's
+    own query and for the statements that fold it into a write (``alone``, ``intake``)."""
+    grant = ScopeGrant._meta.db_table
+    projects = ScopeGrant._meta.get_field("project").related_model._meta.db_table
+    return (
+        f"FROM {grant} g JOIN {projects} p ON p.id = g.project_id "
+        f"WHERE p.key = {project} AND g.model_id = {model} AND g.granted_at <= {at} "
+        f"AND (g.revoked_at IS NULL OR g.revoked_at > {at}) AND (g.expires_at IS NULL OR g.expires_at > {at})"
+    )
+
+
+def grant_patterns_sql(project: str, model: str, at: str) -> str:
+    """A scalar subquery: the live grants' action-type patterns as one jsonb array in a fixed order,
+    so that two readings of the same grants compare equal (the append's guard)."""
+    return (
+        "(SELECT COALESCE(jsonb_agg(g.action_types ORDER BY g.action_types::text), '[]'::jsonb) "
+        f"{grant_source(project, model, at)})"
+    )
+
+
+def grants_change_sql(project: str, model: str, after: str, until: str) -> str:
+    """A boolean subquery: whether the set of the model's live grants (``grant_source``) changes at
+    some time in (``after``, ``until``]: a grant starts, is revoked or expires then. When it does
+    not, the grants live at ``after`` are the grants live at every time up to ``until``."""
+    grant = ScopeGrant._meta.db_table
+    projects = ScopeGrant._meta.get_field("project").related_model._meta.db_table
+    spans = " OR ".join(f"(g.{c} > {after} AND g.{c} <= {until})" for c in ("granted_at", "revoked_at", "expires_at"))
+    return (
+        f"EXISTS (SELECT 1 FROM {grant} g JOIN {projects} p ON p.id = g.project_id "  # noqa: S608
+        f"WHERE p.key = {project} AND g.model_id = {model} AND ({spans}))"
+    )
+
+
 @functools.lru_cache(maxsize=1)
 def _grant_sql() -> str:
-    grant = ScopeGrant._meta.db_table
-    project = ScopeGrant._meta.get_field("project").related_model._meta.db_table
-    return (
-        f"SELECT g.action_types FROM {grant} g JOIN {project} p ON p.id = g.project_id "  # noqa: S608
-        "WHERE p.key = %s AND g.model_id = %s AND g.granted_at <= %s "
-        "AND (g.revoked_at IS NULL OR g.revoked_at > %s) AND (g.expires_at IS NULL OR g.expires_at > %s)"
-    )
+    return f"SELECT g.action_types {grant_source('%s', '%s', '%s')}"
 
 
 def grant_query(built, occurred_at) -> tuple[str, list] | None:

@@ -28,7 +28,7 @@ _prepared: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _serial = itertools.count()
 
 
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=256)  # the intake's batch statements are up to 128 of them
 def _numbered(sql: str) -> bytes:
     """``%s`` placeholders as libpq's ``$1``, ``$2``…; the append's statements hold no other ``%``."""
     if "%%" in sql or re.search(r"%[^s]", sql):

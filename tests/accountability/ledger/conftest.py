@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import threading
 
 import pytest
-from django.db import connection
+from django.db import close_old_connections, connection, connections
 
 from accountability.actors import SystemActor
 from accountability.ledger import tiles
 from accountability.ledger.services.grants import scope_grant_create
 from accountability.ledger.services.integration import integrate_pending
+from accountability.ledger.store import integrate_batch
 
 SYSTEM = SystemActor("cli:test")
 MODEL = {"model_id": "claude-opus", "provider": "anthropic", "model_version": "4.1", "session_id": "s-1"}
@@ -112,3 +114,53 @@ def stored_checkpoints() -> dict[int, list[str]]:
     for size, note in Checkpoint.objects.values_list("tree_size", "note"):
         checkpoints.setdefault(size, []).append(note)
     return checkpoints
+
+
+def write_concurrently(writers: int, appends: int, *, on_exit=None) -> list[str]:
+    """``writers`` threads each append ``appends`` actions (``action_entry``) while an integrator
+    thread sequences the queue; the ids appended, or the first error any thread raised.
+    ``on_exit`` runs in each writer thread before its connections close."""
+    from accountability.ledger.append import append_entry
+
+    errors: list[BaseException] = []
+    ids: list[str] = []
+    lock = threading.Lock()
+    writing = threading.Event()
+    writing.set()
+
+    def writer(w: int) -> None:
+        close_old_connections()
+        try:
+            for n in range(appends):
+                result = append_entry(**action_entry(w * appends + n))
+                with lock:
+                    ids.append(result.entry_id)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            if on_exit is not None:
+                on_exit()
+            connections.close_all()
+
+    def integrator() -> None:
+        close_old_connections()
+        try:
+            while writing.is_set():
+                integrate_batch(500)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(writers)]
+    sequencer = threading.Thread(target=integrator)
+    sequencer.start()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    writing.clear()
+    sequencer.join()
+    if errors:
+        raise errors[0]
+    return ids

@@ -30,7 +30,7 @@ def calls(monkeypatch):
     run, general = alone._send, append._append_checked
 
     def spy_send(db, sql, values, formats, fetch=""):
-        seen["alone"].append("guarded" if sql.startswith("WITH grants") else "plain")
+        seen["alone"].append("guarded" if sql.startswith("WITH live") else "plain")
         return run(db, sql, values, formats, fetch)
 
     def spy_general(*args):

@@ -3,10 +3,8 @@ sequences them, and the database refuses a fork even if two integrators ran at o
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import close_old_connections, connection, connections
+from django.db import connection, connections
 
 from accountability.ledger.append import append_entry
 from accountability.ledger.models import LedgerEntry, LedgerHead, PendingEntry
@@ -16,16 +14,9 @@ from accountability.ledger.services.verification import ledger_verify
 from accountability.ledger.store import INTEGRATOR_LOCK, integrate_batch
 from accountability.models import Project
 
-from .conftest import SYSTEM, action_entry
+from .conftest import SYSTEM, action_entry, write_concurrently
 
 WRITERS, APPENDS = 8, 500
-
-
-def _in_thread(fn, *args):
-    try:
-        fn(*args)
-    finally:
-        connections.close_all()
 
 
 @pytest.mark.postgres
@@ -33,40 +24,7 @@ def _in_thread(fn, *args):
 def test_eight_writers_make_one_gap_free_chain():
     project = Project.objects.create(key="proj-123", name="Concurrency", organization="Test")
     scope_grant_create(actor=SYSTEM, project=project, model_id="claude-opus", action_types=["eligibility.*"])
-    errors: list[BaseException] = []
-    ids: list[str] = []
-    lock = threading.Lock()
-    writing = threading.Event()
-    writing.set()
-
-    def writer(w: int) -> None:
-        close_old_connections()
-        try:
-            for n in range(APPENDS):
-                result = append_entry(**action_entry(w * APPENDS + n))
-                with lock:
-                    ids.append(result.entry_id)
-        except BaseException as exc:
-            errors.append(exc)
-
-    def integrator() -> None:
-        close_old_connections()
-        try:
-            while writing.is_set():
-                integrate_batch(500)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=_in_thread, args=(writer, w)) for w in range(WRITERS)]
-    sequencer = threading.Thread(target=_in_thread, args=(integrator,))
-    sequencer.start()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    writing.clear()
-    sequencer.join()
-    assert errors == []
+    ids = write_concurrently(WRITERS, APPENDS)
     integrate_pending(actor=SYSTEM)
 
     assert PendingEntry.objects.count() == 0
