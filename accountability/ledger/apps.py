@@ -10,4 +10,4 @@ class LedgerConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import keys  # noqa: F401 - registers the production key checks
+        from . import intake, keys  # noqa: F401 - registers the key and intake checks

@@ -43,6 +43,8 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.core.checks import Error, Warning, register
 from django.db import DatabaseError, IntegrityError, OperationalError
 
 from . import wire
@@ -113,6 +115,36 @@ def decode_request(body: bytes) -> list:
 def encode_reply(status: int, data: bytes = b"") -> bytes:
     """One reply frame."""
     return _REPLY.pack(status, len(data)) + data
+
+
+@register()
+def intake_settings_check(app_configs=None, **kwargs):
+    """ICDEV_LEDGER_INTAKE_SOCKET names a usable socket path, on a database that queues appends."""
+    from django.db import connection
+
+    path = settings.ICDEV_LEDGER_INTAKE_SOCKET
+    if not path:
+        return []
+    problems = []
+    if len(os.fsencode(path)) > 107:
+        problems.append(
+            Error(
+                f"ICDEV_LEDGER_INTAKE_SOCKET is {len(os.fsencode(path))} bytes long; a Unix socket path holds 107.",
+                id="ledger.E003",
+            )
+        )
+    if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        problems.append(Warning(f"The folder of ICDEV_LEDGER_INTAKE_SOCKET ({path}) does not exist.", id="ledger.W002"))
+    if connection.vendor != "postgresql" or settings.ICDEV_LEDGER_MODE == "inline":
+        problems.append(
+            Warning(
+                "ICDEV_LEDGER_INTAKE_SOCKET is set, but appends are inline on this database: it is not used.",
+                id="ledger.W001",
+            )
+        )
+    if settings.ICDEV_LEDGER_INTAKE_TIMEOUT <= 0:
+        problems.append(Error("ICDEV_LEDGER_INTAKE_TIMEOUT must be positive.", id="ledger.E004"))
+    return problems
 
 
 # --- the writer's side -----------------------------------------------------------------------------

@@ -392,3 +392,20 @@ def test_the_command_serves_until_sigterm_and_reports_its_totals(granted, socket
     }
     assert PendingEntry.objects.filter(entry_id=result.entry_id).count() == 1
     assert not os.path.exists(socket_path)
+
+
+def test_the_settings_check_names_what_is_wrong(settings, socket_path):
+    settings.ICDEV_LEDGER_INTAKE_SOCKET = ""
+    assert intake.intake_settings_check() == []
+    inline = ["ledger.W001"] if connection.vendor != "postgresql" else []
+    settings.ICDEV_LEDGER_INTAKE_SOCKET = socket_path
+    assert [p.id for p in intake.intake_settings_check()] == inline
+    settings.ICDEV_LEDGER_INTAKE_SOCKET = "/nowhere/" + "x" * 120 + ".sock"
+    settings.ICDEV_LEDGER_INTAKE_TIMEOUT = 0
+    problems = intake.intake_settings_check()
+    assert [p.id for p in problems] == ["ledger.E003", "ledger.W002", *inline, "ledger.E004"]
+    assert problems[0].msg == "ICDEV_LEDGER_INTAKE_SOCKET is 134 bytes long; a Unix socket path holds 107."
+    settings.ICDEV_LEDGER_MODE = "inline"
+    settings.ICDEV_LEDGER_INTAKE_SOCKET = socket_path
+    settings.ICDEV_LEDGER_INTAKE_TIMEOUT = 10
+    assert [p.id for p in intake.intake_settings_check()] == ["ledger.W001"]
